@@ -1,0 +1,43 @@
+# The README's two commands: `make demo` and `make test`. Each sets itself up from nothing.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+# Backend-agnostic parts of kzoo, whose tests run again under JAX.
+CORE_TESTS := tests/layers tests/losses tests/test_metrics.py tests/test_schedules.py tests/models
+
+.PHONY: demo test test-tf test-jax lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Re-installs whenever pyproject.toml changes.
+$(VENV)/.installed-run: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[test,jax]"
+	touch $@ $(VENV)/.installed-run
+
+demo: $(VENV)/.installed-run
+	$(BIN)/kzoo demo
+
+test: $(VENV)/.installed-test
+	$(MAKE) --no-print-directory lint test-tf test-jax
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check kzoo tests examples benchmarks
+
+test-tf: $(VENV)/.installed-test
+	KERAS_BACKEND=tensorflow $(BIN)/python -m pytest -q
+
+test-jax: $(VENV)/.installed-test
+	KERAS_BACKEND=jax $(BIN)/python -m pytest -q $(wildcard $(CORE_TESTS))
+
+bench: $(VENV)/.installed-test
+	$(BIN)/python -m pip install --quiet -e ".[bench]" || echo "bench extra unavailable: reference cases will be skipped"
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info

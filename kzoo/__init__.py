@@ -1,0 +1,50 @@
+"""kzoo: a Keras 3 model zoo.
+
+Layers, losses, metrics, schedules and callbacks that Keras core lacks, prebuilt
+models fetched by name (`kzoo.models.get("cnn_mlp_rnn")`) and configured by YAML,
+a training CLI (`kzoo train`) and Keras Tuner searches (`kzoo.tuning`).
+"""
+
+import importlib
+
+from kzoo import (
+    callbacks,
+    configs,
+    layers,
+    losses,
+    metrics,
+    models,
+    optimizers,
+    registry,
+    schedules,
+)
+from kzoo.errors import ConfigError
+
+__version__ = "0.1.0"
+
+# Parts that import tensorflow-datasets, keras-tuner or tf.data load on first use, so
+# `import kzoo` stays cheap and works on every Keras backend.
+_LAZY = ("data", "training", "tuning", "summary", "recipe", "testing")
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        module = importlib.import_module(f"kzoo.{name}")
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module 'kzoo' has no attribute {name!r}")
+
+
+__all__ = [
+    "ConfigError",
+    "callbacks",
+    "configs",
+    "layers",
+    "losses",
+    "metrics",
+    "models",
+    "optimizers",
+    "registry",
+    "schedules",
+    *_LAZY,
+]

@@ -1,0 +1,1 @@
+"""Layers Keras lacks: SincNet's SincConv, Li-GRU, normalizations, attention, blocks."""
