@@ -1,1 +1,4 @@
 """Layers Keras lacks: SincNet's SincConv, Li-GRU, normalizations, attention, blocks."""
+
+from kzoo.layers.sinc_conv import SincConv1D
+from kzoo.layers.li_gru import LiGRU, SLiGRU
