@@ -401,7 +401,7 @@ class WarmupLinearDecay(_Schedule):
         warm = _warmup(s, self.initial_learning_rate, peak, self.warmup_steps)
         # 2) linear decay from the peak to the final rate; 3) the final rate afterwards
         progress = ops.clip((s - self.warmup_steps) / float(self.decay_steps), 0.0, 1.0)
-        decay = peak + (final - peak) * progress
+        decay = final + (peak - final) * (1.0 - progress)
         return ops.where(s < self.warmup_steps, warm, decay)
 
     def get_config(self):
