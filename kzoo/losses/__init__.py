@@ -8,9 +8,32 @@ Each loss is a function holding the maths (per-example values) and a
 import keras
 
 from kzoo import specs
+from kzoo.losses.ctc import (  # noqa: F401  (public re-exports)
+    CTCLoss,
+    ctc_beam_search_decode,
+    ctc_decode,
+    ctc_greedy_decode,
+    ctc_loss,
+)
+from kzoo.losses.masked import (  # noqa: F401  (public re-exports)
+    MaskedMeanAbsoluteError,
+    MaskedMeanSquaredError,
+    MaskedSparseCategoricalCrossentropy,
+    sequence_crossentropy,
+)
 
 # kzoo's own losses by config name; each loss module adds its entries.
-LOSSES: dict = {}
+LOSSES: dict = {
+    "ctc": CTCLoss,
+    "ctc_loss": CTCLoss,
+    "masked_sparse_categorical_crossentropy": MaskedSparseCategoricalCrossentropy,
+    "masked_nll": MaskedSparseCategoricalCrossentropy,
+    "masked_mse": MaskedMeanSquaredError,
+    "masked_mean_squared_error": MaskedMeanSquaredError,
+    "masked_mae": MaskedMeanAbsoluteError,
+    "masked_l1": MaskedMeanAbsoluteError,
+    "masked_mean_absolute_error": MaskedMeanAbsoluteError,
+}
 
 _ALIASES = {
     "mse": keras.losses.MeanSquaredError,
