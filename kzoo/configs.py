@@ -253,7 +253,9 @@ def validate(config: dict[str, Any]) -> None:
         and key not in config["args"]
     ]
     if missing:
-        raise ConfigError(f"{source}: `args` must set {', '.join(missing)} (model {name!r} requires it).")
+        raise ConfigError(
+            f"{source}: `args` must set {', '.join(missing)} (model {name!r} requires it)."
+        )
     for section, allowed in (("train", TRAIN_DEFAULTS), ("data", DATA_DEFAULTS)):
         for key in config[section]:
             if key not in allowed:

@@ -40,7 +40,9 @@ def build(
     try:
         return table[key](**extra, **kwargs)
     except TypeError as error:
-        raise ValueError(f"Bad arguments for {kind} {name!r}: {error}. Received: {kwargs}.") from None
+        raise ValueError(
+            f"Bad arguments for {kind} {name!r}: {error}. Received: {kwargs}."
+        ) from None
 
 
 def snake_case(name: str) -> str:

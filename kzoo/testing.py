@@ -85,7 +85,13 @@ def run_layer_test(
         outputs = keras.tree.flatten(model(input_data))
         model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
         targets = [np.ones(o.shape, "float32") for o in outputs]
-        model.fit(input_data, targets if len(targets) > 1 else targets[0], epochs=1, batch_size=input_shape[0], verbose=0)
+        model.fit(
+            input_data,
+            targets if len(targets) > 1 else targets[0],
+            epochs=1,
+            batch_size=input_shape[0],
+            verbose=0,
+        )
         after = [keras.ops.convert_to_numpy(w) for w in model.trainable_weights]
         if all(np.array_equal(b, a) for b, a in zip(before, after)):
             raise AssertionError("one training step left every trainable weight unchanged")

@@ -1,0 +1,208 @@
+"""`kzoo`: the command-line front end. Parsing and printing only; the work is elsewhere.
+
+Every user error prints one line, `kzoo: error: ...`, and exits with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+EXIT_USAGE = 2
+EXIT_DIVERGED = 3
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, no usage dump, status 2
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}. See `{self.prog} --help`.\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="kzoo",
+        description="A Keras 3 model zoo: list, inspect, train, evaluate and tune models.",
+    )
+    commands = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=_Parser
+    )
+
+    p = commands.add_parser("list", help="list the registered models and zoo configs")
+    p.add_argument("pattern", nargs="?", default="*", help="fnmatch pattern, e.g. '*gru*'")
+
+    p = commands.add_parser("show", help="print a model card")
+    p.add_argument("name")
+
+    p = commands.add_parser("summary", help="print a torchinfo-style table of a model")
+    p.add_argument("name", help="a model or config name, or a config file")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides")
+
+    def add_training_options(p):
+        p.add_argument(
+            "--data",
+            metavar="SOURCE",
+            help="vowels | tfds:NAME[:split] | a directory of class sub-folders",
+        )
+        p.add_argument("--data-dir", help="where TFDS finds prepared data sets (offline use)")
+        p.add_argument("--epochs", type=int)
+        p.add_argument(
+            "--output", metavar="DIR", help="the run directory (default: runs/<config>-<time>)"
+        )
+        p.add_argument(
+            "--overwrite", action="store_true", help="replace what the output directory holds"
+        )
+        p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    p = commands.add_parser("train", help="train a model from a zoo config or a YAML file")
+    p.add_argument("config", help="a zoo config name or a YAML file")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        dest="overrides",
+        help="override a config key, e.g. --set args.rnn=lstm (repeatable)",
+    )
+    p.add_argument("--resume", action="store_true", help="continue the interrupted run in --output")
+    add_training_options(p)
+
+    p = commands.add_parser("evaluate", help="evaluate a trained run on a data source")
+    p.add_argument("run_dir")
+    p.add_argument("--data", metavar="SOURCE")
+    p.add_argument("--data-dir")
+    p.add_argument("--split", default="test", choices=("test", "all"))
+
+    p = commands.add_parser("demo", help="train the demo model on the embedded vowels data set")
+    add_training_options(p)
+
+    p = commands.add_parser(
+        "plot-schedule", help="plot a config's learning rate over its planned run"
+    )
+    p.add_argument("config")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides")
+    p.add_argument(
+        "--steps-per-epoch",
+        type=int,
+        default=None,
+        help="default: computed from the config's data and batch size",
+    )
+    p.add_argument("--output", default="schedule.png")
+    return parser
+
+
+def _list(args) -> None:
+    import kzoo
+
+    names = kzoo.models.list(args.pattern)
+    width = max((len(n) for n in names), default=0)
+    print("Models (kzoo.models.get(NAME), kzoo show NAME):")
+    for name in names:
+        doc = (kzoo.registry.builder(name).__doc__ or "").strip().splitlines()
+        print(f"  {name.ljust(width)}  {doc[0] if doc else ''}")
+    import fnmatch
+
+    extra = [
+        n for n in kzoo.configs.names() if n not in names and fnmatch.fnmatchcase(n, args.pattern)
+    ]
+    if extra:
+        print("Recipes (kzoo train NAME):")
+        for name in extra:
+            print(f"  {name}")
+
+
+def _train(args, config_name: str, overrides: list[str]) -> None:
+    from kzoo import configs, training
+
+    results = training.train(
+        configs.load(config_name, overrides),
+        source=args.data,
+        data_dir=args.data_dir,
+        epochs=args.epochs,
+        output=args.output,
+        resume=args.__dict__.get("resume", False),
+        overwrite=args.overwrite,
+        verbose=0 if args.quiet else 1,
+    )
+    test = results.get("test", {})
+    print(f"Run directory: {results['run_dir']}")
+    for key, value in test.items():
+        print(f"test {key}: {value:.4f}")
+    print(f"Training time: {results['seconds']:.0f} s for {results['epochs']} epochs")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    args = build_parser().parse_args(argv)
+    try:
+        return _run(args) or 0
+    except ValueError as error:  # kzoo.ConfigError and every argument check
+        message = " ".join(str(error).split())
+        print(f"kzoo: error: {message}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("kzoo: interrupted", file=sys.stderr)
+        return 130
+    except RuntimeError as error:
+        from kzoo.training import TrainingDiverged
+
+        if isinstance(error, TrainingDiverged):
+            print(f"kzoo: error: {error}", file=sys.stderr)
+            return EXIT_DIVERGED
+        raise
+
+
+def _run(args) -> int | None:
+    import kzoo
+
+    if args.command == "list":
+        _list(args)
+    elif args.command == "show":
+        print(kzoo.models.describe(args.name))
+    elif args.command == "summary":
+        config = kzoo.configs.load(args.name, args.overrides)
+        model = kzoo.registry.build(config)
+        print(f"{config['model']} ({config['source']})")
+        print(kzoo.summary.summary(model))
+    elif args.command == "train":
+        if args.resume and not args.output:
+            raise kzoo.ConfigError("--resume needs --output DIR, the run directory to continue.")
+        _train(args, args.config, args.overrides)
+    elif args.command == "demo":
+        _train(args, "demo", [])
+    elif args.command == "evaluate":
+        metrics = kzoo.training.evaluate(args.run_dir, args.data, args.data_dir, args.split)
+        for key, value in metrics.items():
+            print(f"{key}: {value:.4f}")
+        print(f"Written to {os.path.join(args.run_dir, 'metrics.json')}")
+    elif args.command == "plot-schedule":
+        _plot_schedule(args)
+    return None
+
+
+def _plot_schedule(args) -> None:
+    from kzoo import configs, data, recipe
+
+    config = configs.load(args.config, args.overrides)
+    steps = args.steps_per_epoch
+    if steps is None:
+        sizes = data.load(config["data"], config["train"]["batch_size"]).sizes
+        steps = max(1, -(-sizes["train"] // config["train"]["batch_size"]))
+    if steps < 1:
+        raise ValueError(f"--steps-per-epoch must be a positive integer. Received: {steps}.")
+    from kzoo import plots
+
+    optimizer = recipe.optimizer(config, steps)
+    plots.plot_schedule(
+        optimizer.learning_rate
+        if config["train"].get("schedule") is None
+        else optimizer._learning_rate,
+        steps,
+        config["train"]["epochs"],
+        args.output,
+    )
+    print(f"Wrote {args.output}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,67 @@
+"""Data sources for training and evaluation.
+
+`--data` (or a config's `data.source`) accepts:
+
+- `vowels`: the embedded synthetic vowel set (`data.task`: `vowel` or `speaker`);
+- `tfds:NAME[:split]`: a TensorFlow Datasets set, `data_dir` for an offline copy;
+- a directory of class sub-folders (audio .wav, images or text files).
+
+`load` returns a `Dataset` of batched, prefetched `tf.data` splits; everything is
+deterministic given the seed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from kzoo.data import folders, vowels
+from kzoo.data.examples import Examples
+from kzoo.data.pipeline import Dataset, prepare, split_indices
+from kzoo.errors import ConfigError, did_you_mean
+
+__all__ = ["Dataset", "Examples", "examples", "load", "split_indices"]
+
+
+def examples(
+    data: dict[str, Any], source: str | None = None, data_dir: str | Path | None = None
+) -> Examples:
+    """Loads the examples a source names (no features, no splits)."""
+    source = str(source or data["source"])
+    if source == "vowels" or source.startswith("vowels:"):
+        task = source.partition(":")[2] or data.get("task") or "vowel"
+        if task not in vowels.TASKS:
+            raise ConfigError(f"Unknown vowels task {task!r}. {did_you_mean(task, vowels.TASKS)}")
+        generated = vowels.generate(seed=0)
+        return Examples(
+            kind="audio",
+            inputs=list(generated["audio"]),
+            labels=generated[task],
+            class_names=generated[f"{task}_names"],
+            sample_rate=vowels.SAMPLE_RATE,
+        )
+    if source.startswith("tfds:"):
+        from kzoo.data import tfds
+
+        _, name, split = (source.split(":", 2) + [""])[:3]
+        if not name:
+            raise ConfigError(f"Data source {source!r} names no data set: use tfds:NAME[:split].")
+        return tfds.load(name, split or "train", data_dir)
+    return folders.load(source, data.get("sample_rate"), data.get("test_pattern"))
+
+
+def load(
+    data: dict[str, Any],
+    batch_size: int,
+    seed: int = 0,
+    source: str | None = None,
+    data_dir: str | Path | None = None,
+) -> Dataset:
+    """The batched splits of a config's `data` block, optionally from another `source`."""
+    loaded = examples(data, source, data_dir)
+    if data.get("sample_rate") and loaded.sample_rate and loaded.sample_rate != data["sample_rate"]:
+        raise ConfigError(
+            f"The audio is sampled at {loaded.sample_rate} Hz but the config expects "
+            f"`data.sample_rate`={data['sample_rate']} Hz. Resample the audio or change the setting."
+        )
+    return prepare(loaded, data, batch_size, seed)

@@ -1,0 +1,136 @@
+"""Audio front ends chosen by config: raw waveform, log-mel spectrogram, MFCC.
+
+```yaml
+features: {type: logmel, num_mel_bins: 40, frame_ms: 25, hop_ms: 10, normalize: utterance}
+```
+Features are computed once per data set, on padded batches, with Keras's own
+`MelSpectrogram` layer; frames past an utterance's end are set to zero so masking
+layers (`keras.layers.Masking`) and length-aware losses can ignore them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+import numpy as np
+
+from kzoo.errors import ConfigError, did_you_mean
+
+TYPES = ("raw", "logmel", "mfcc")
+DEFAULTS: dict[str, dict[str, Any]] = {
+    "raw": {"normalize": "utterance"},
+    "logmel": {"num_mel_bins": 40, "frame_ms": 25.0, "hop_ms": 10.0, "normalize": "utterance"},
+    "mfcc": {
+        "num_mel_bins": 40,
+        "num_mfcc": 13,
+        "frame_ms": 25.0,
+        "hop_ms": 10.0,
+        "normalize": "utterance",
+    },
+}
+# "utterance": one mean and variance per utterance (removes level, keeps spectral shape);
+# "cmvn": per utterance and feature (cepstral mean and variance normalization, which on a
+# short stationary sound removes the spectral envelope itself).
+NORMALIZATIONS = (None, "utterance", "cmvn")
+
+
+def resolve(spec: dict[str, Any] | str | None) -> dict[str, Any]:
+    """A complete features spec: the type's defaults overridden by `spec`."""
+    spec = {"type": spec} if isinstance(spec, str) else dict(spec or {"type": "raw"})
+    kind = spec.get("type", "raw")
+    if kind not in TYPES:
+        raise ConfigError(f"Unknown `data.features.type` {kind!r}. {did_you_mean(kind, TYPES)}")
+    unknown = set(spec) - set(DEFAULTS[kind]) - {"type"}
+    if unknown:
+        key = sorted(unknown)[0]
+        raise ConfigError(
+            f"Unknown key `data.features.{key}` for features of type {kind!r}. "
+            f"{did_you_mean(key, DEFAULTS[kind])}"
+        )
+    resolved = {"type": kind, **DEFAULTS[kind], **spec}
+    if resolved["normalize"] not in NORMALIZATIONS:
+        raise ConfigError(
+            "`data.features.normalize` must be `utterance` (zero mean, unit variance per "
+            "utterance), `cmvn` (per utterance and feature) or null. "
+            f"Received: {resolved['normalize']!r}."
+        )
+    return resolved
+
+
+def frame_count(num_samples: int, sample_rate: int, spec: dict[str, Any]) -> int:
+    """How many feature frames `num_samples` samples give (samples for raw audio)."""
+    if spec["type"] == "raw":
+        return num_samples
+    hop = _samples(spec["hop_ms"], sample_rate)
+    return 1 + num_samples // hop
+
+
+def extract(audio: np.ndarray, lengths: np.ndarray, sample_rate: int, spec: dict[str, Any]):
+    """Features of a padded batch of waveforms.
+
+    Args:
+        audio: float32 (n, samples), zero-padded.
+        lengths: (n,) number of real samples of each waveform.
+        sample_rate: Hz.
+        spec: a resolved features spec.
+
+    Returns:
+        (features, frame_lengths): float32 (n, frames, dims) with padded frames zeroed,
+        and the number of real frames of each example.
+    """
+    if spec["type"] == "raw":
+        features, frames = audio[..., None], np.asarray(lengths)
+    else:
+        features = _log_mel(audio, sample_rate, spec)
+        hop = _samples(spec["hop_ms"], sample_rate)
+        frames = np.minimum(1 + np.asarray(lengths) // hop, features.shape[1])
+        if spec["type"] == "mfcc":
+            features = features @ _dct_matrix(spec["num_mel_bins"], spec["num_mfcc"])
+    mask = np.arange(features.shape[1])[None, :] < frames[:, None]
+    if spec["normalize"]:
+        features = _normalize(features, mask, per_feature=spec["normalize"] == "cmvn")
+    features = np.where(mask[..., None], features, 0.0)
+    return features.astype("float32"), frames.astype("int32")
+
+
+def _samples(ms: float, sample_rate: int) -> int:
+    return max(int(round(ms * sample_rate / 1000)), 1)
+
+
+def _log_mel(audio: np.ndarray, sample_rate: int, spec: dict[str, Any]) -> np.ndarray:
+    frame = _samples(spec["frame_ms"], sample_rate)
+    layer = keras.layers.MelSpectrogram(
+        fft_length=int(2 ** np.ceil(np.log2(frame))),
+        sequence_stride=_samples(spec["hop_ms"], sample_rate),
+        sequence_length=frame,
+        num_mel_bins=spec["num_mel_bins"],
+        sampling_rate=sample_rate,
+        max_freq=sample_rate / 2,
+        power_to_db=True,
+        dtype="float32",
+    )
+    chunks = [
+        np.transpose(keras.ops.convert_to_numpy(layer(audio[i : i + 256])), (0, 2, 1))
+        for i in range(0, len(audio), 256)
+    ]
+    return np.concatenate(chunks)  # (n, frames, mels)
+
+
+def _dct_matrix(num_mel_bins: int, num_mfcc: int) -> np.ndarray:
+    """Orthonormal DCT-II basis, (mels, mfcc): MFCCs are the DCT of the log-mel frames."""
+    n = np.arange(num_mel_bins)[:, None]
+    k = np.arange(num_mfcc)[None, :]
+    basis = np.cos(np.pi / num_mel_bins * (n + 0.5) * k) * np.sqrt(2.0 / num_mel_bins)
+    basis[:, 0] /= np.sqrt(2.0)
+    return basis.astype("float32")
+
+
+def _normalize(features: np.ndarray, mask: np.ndarray, per_feature: bool) -> np.ndarray:
+    """Zero mean and unit variance per utterance (and feature), over real frames only."""
+    axes = (1,) if per_feature else (1, 2)
+    weights = np.broadcast_to(mask[..., None], features.shape).astype("float32")
+    count = np.maximum(weights.sum(axis=axes, keepdims=True), 1.0)
+    mean = (features * weights).sum(axis=axes, keepdims=True) / count
+    var = (((features - mean) ** 2) * weights).sum(axis=axes, keepdims=True) / count
+    return (features - mean) / np.sqrt(var + 1e-5)

@@ -1,0 +1,162 @@
+"""Directories of class sub-folders (Keras's `*_dataset_from_directory` layout).
+
+```
+DIR/
+  class_a/  a1.wav a2.wav ...      audio: 16-bit PCM .wav
+  class_b/  b1.png ...             images: .png .jpg .jpeg .bmp .gif
+  class_c/  c1.txt ...             text: .txt
+```
+The kind of data is read off the file extensions; one directory holds one kind.
+"""
+
+from __future__ import annotations
+
+import re
+import wave
+from pathlib import Path
+
+import numpy as np
+
+from kzoo.data.examples import Examples
+from kzoo.errors import ConfigError
+
+AUDIO = (".wav",)
+IMAGE = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
+TEXT = (".txt",)
+
+
+def load(
+    directory: str | Path,
+    sample_rate: int | None = None,
+    test_pattern: str | None = None,
+    image_size: tuple[int, int] = (64, 64),
+) -> Examples:
+    """Reads every file of a class-folder directory into memory.
+
+    Args:
+        directory: the root; each sub-folder is a class, sorted by name.
+        sample_rate: the rate every .wav must have (Hz); None accepts the first file's.
+        test_pattern: a regular expression; files whose name matches it form the test
+            split (e.g. `r"_[0-4]\\.wav$"` for FSDD's customary split).
+    """
+    root = Path(directory).expanduser()
+    if not root.exists():
+        raise ConfigError(
+            f"Data directory {root} does not exist. Pass a directory with one sub-folder per "
+            "class, `vowels`, or `tfds:NAME[:split]`."
+        )
+    if not root.is_dir():
+        raise ConfigError(
+            f"Data source {root} is a file; pass a directory with one sub-folder per class."
+        )
+    classes = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if not classes:
+        raise ConfigError(
+            f"Data directory {root} has no class sub-folders. Put each class's files in a "
+            f"sub-folder named after the class ({root}/yes/*.wav, {root}/no/*.wav, ...)."
+        )
+    files, labels = [], []
+    for index, name in enumerate(classes):
+        for path in sorted((root / name).iterdir()):
+            if path.is_file() and not path.name.startswith("."):
+                files.append(path)
+                labels.append(index)
+    if not files:
+        raise ConfigError(
+            f"Data directory {root} has class sub-folders but no files in them: the data set is empty."
+        )
+    kind = _kind(root, files)
+    pattern = _compile(test_pattern)
+    test_mask = np.array([bool(pattern.search(p.name)) for p in files]) if pattern else None
+    if kind == "audio":
+        rate, inputs = _read_audio(files, sample_rate)
+    elif kind == "image":
+        rate, inputs = None, _read_images(files, image_size)
+    else:
+        rate, inputs = None, [p.read_text(errors="replace") for p in files]
+    return Examples(
+        kind=kind,
+        inputs=inputs,
+        labels=np.array(labels, "int32"),
+        class_names=classes,
+        sample_rate=rate,
+        test_mask=test_mask,
+        names=[f"{p.parent.name}/{p.name}" for p in files],
+    )
+
+
+def _kind(root: Path, files: list[Path]) -> str:
+    suffixes = {p.suffix.lower() for p in files}
+    for kind, known in (("audio", AUDIO), ("image", IMAGE), ("text", TEXT)):
+        if suffixes <= set(known):
+            return kind
+    bad = sorted(suffixes - set(AUDIO + IMAGE + TEXT)) or sorted(suffixes)
+    example = next(p for p in files if p.suffix.lower() in bad)
+    raise ConfigError(
+        f"Data directory {root} mixes or holds unsupported files (e.g. {example}). Expected "
+        f"only audio {AUDIO}, only images {IMAGE} or only text {TEXT}. Received extensions: "
+        f"{sorted(suffixes)}."
+    )
+
+
+def _compile(pattern: str | None):
+    if pattern is None:
+        return None
+    try:
+        return re.compile(pattern)
+    except re.error as error:
+        raise ConfigError(
+            f"`data.test_pattern` {pattern!r} is not a valid regular expression: {error}."
+        ) from None
+
+
+def read_wav(path: Path) -> tuple[int, np.ndarray]:
+    """(sample rate, mono float32 waveform in [-1, 1]) of a PCM .wav file."""
+    try:
+        with wave.open(str(path), "rb") as f:
+            rate, width, channels = f.getframerate(), f.getsampwidth(), f.getnchannels()
+            frames = f.readframes(f.getnframes())
+    except (wave.Error, EOFError, OSError) as error:
+        raise ConfigError(
+            f"Cannot read audio file {path}: {error}. Is it a valid PCM .wav file?"
+        ) from None
+    dtypes = {1: ("uint8", 128.0, 128.0), 2: ("<i2", 0.0, 32768.0), 4: ("<i4", 0.0, 2.0**31)}
+    if width not in dtypes:
+        raise ConfigError(
+            f"Audio file {path} has {8 * width}-bit samples; expected 8, 16 or 32-bit PCM."
+        )
+    dtype, offset, scale = dtypes[width]
+    usable = len(frames) // (width * channels) * width * channels
+    samples = (np.frombuffer(frames[:usable], dtype).astype("float32") - offset) / scale
+    if samples.size == 0:
+        raise ConfigError(f"Audio file {path} holds no samples (empty or truncated).")
+    return rate, samples.reshape(-1, channels).mean(axis=1)
+
+
+def _read_audio(files: list[Path], sample_rate: int | None):
+    waves = []
+    for path in files:
+        rate, samples = read_wav(path)
+        if sample_rate is None:
+            sample_rate = rate
+        if rate != sample_rate:
+            raise ConfigError(
+                f"Audio file {path} is sampled at {rate} Hz; expected {sample_rate} Hz like the "
+                "rest of the data set. Resample it (e.g. `sox in.wav -r "
+                f"{sample_rate} out.wav`) or set `data.sample_rate`."
+            )
+        waves.append(samples)
+    return sample_rate, waves
+
+
+def _read_images(files: list[Path], image_size: tuple[int, int]) -> np.ndarray:
+    import keras
+
+    images = []
+    for path in files:
+        try:
+            image = keras.utils.load_img(path, target_size=tuple(image_size))
+        except Exception as error:  # PIL raises many types for a corrupt image
+            raise ConfigError(f"Cannot read image {path}: {error}.") from None
+        images.append(keras.utils.img_to_array(image) / 255.0)
+    return np.stack(images).astype("float32")

@@ -1,0 +1,157 @@
+"""Examples -> features -> train / validation / test splits -> batched `tf.data` pipelines."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+
+from kzoo.data import features as audio_features
+from kzoo.data.examples import Examples
+from kzoo.errors import ConfigError
+
+
+@dataclass
+class Dataset:
+    """Batched, prefetched splits plus what a model builder needs to know about them."""
+
+    train: tf.data.Dataset
+    validation: tf.data.Dataset | None
+    test: tf.data.Dataset | None
+    num_classes: int
+    class_names: list[str]
+    input_shape: tuple[int, ...]
+    sizes: dict[str, int]
+    sample_rate: int | None = None
+    vocab_size: int | None = None
+    arrays: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, repr=False)
+
+    def builder_arguments(self) -> dict[str, Any]:
+        """Arguments a model builder takes from the data: its input shape and classes."""
+        arguments = {"input_shape": self.input_shape, "num_classes": self.num_classes}
+        if self.vocab_size is not None:
+            arguments["vocab_size"] = self.vocab_size
+        if self.sample_rate is not None:
+            arguments["sample_rate"] = self.sample_rate
+        return arguments
+
+
+def split_indices(
+    labels: np.ndarray,
+    validation_split: float,
+    test_split: float,
+    seed: int,
+    test_mask: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Stratified train / validation / test indices, a deterministic function of `seed`.
+
+    With a `test_mask` the test split is exactly the masked examples and validation is
+    drawn from the rest.
+    """
+    rng = np.random.default_rng(seed)
+    train, validation, test = [], [], []
+    for label in np.unique(labels):
+        members = np.flatnonzero(labels == label)
+        if test_mask is not None:
+            test.extend(members[test_mask[members]])
+            members = members[~test_mask[members]]
+            n_test = 0
+        else:
+            n_test = int(round(test_split * len(members)))
+        members = rng.permutation(members)
+        n_val = int(round(validation_split * len(members)))
+        test.extend(members[:n_test])
+        validation.extend(members[n_test : n_test + n_val])
+        train.extend(members[n_test + n_val :])
+    return tuple(np.sort(np.asarray(s, "int64")) for s in (train, validation, test))
+
+
+def prepare(examples: Examples, data: dict[str, Any], batch_size: int, seed: int) -> Dataset:
+    """Turns loaded examples into the batched splits the training runner fits on."""
+    if len(examples) == 0:
+        raise ConfigError("The data set is empty: the source yielded no examples.")
+    inputs, extra = _inputs(examples, data)
+    train_idx, val_idx, test_idx = split_indices(
+        examples.labels, data["validation_split"], data["test_split"], seed, examples.test_mask
+    )
+    if len(train_idx) == 0:
+        raise ConfigError(
+            f"No training examples are left after the splits ({len(examples)} examples, "
+            f"validation_split={data['validation_split']}, test_split={data['test_split']}). "
+            "Lower the split fractions or add data."
+        )
+    if examples.kind == "text":
+        inputs, extra["vocab_size"] = _vectorize(inputs, train_idx)
+    arrays = {
+        name: (inputs[idx], examples.labels[idx])
+        for name, idx in (("train", train_idx), ("validation", val_idx), ("test", test_idx))
+    }
+
+    def batched(name: str, shuffle: bool):
+        x, y = arrays[name]
+        if len(y) == 0:
+            return None
+        dataset = tf.data.Dataset.from_tensor_slices((x, y))
+        if shuffle:
+            dataset = dataset.shuffle(
+                min(len(y), data["shuffle_buffer"]), seed=seed, reshuffle_each_iteration=True
+            )
+        return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+    return Dataset(
+        train=batched("train", shuffle=True),
+        validation=batched("validation", shuffle=False),
+        test=batched("test", shuffle=False),
+        num_classes=len(examples.class_names),
+        class_names=list(examples.class_names),
+        input_shape=tuple(int(d) for d in inputs.shape[1:]),
+        sizes={name: len(y) for name, (_, y) in arrays.items()},
+        sample_rate=examples.sample_rate,
+        arrays=arrays,
+        **extra,
+    )
+
+
+def _inputs(examples: Examples, data: dict[str, Any]) -> tuple[np.ndarray, dict[str, Any]]:
+    if examples.kind == "audio":
+        spec = audio_features.resolve(data["features"])
+        audio, lengths = pad_audio(examples.inputs, examples.sample_rate, data["max_seconds"])
+        features, _ = audio_features.extract(audio, lengths, examples.sample_rate, spec)
+        return features, {}
+    if examples.kind == "text":
+        return np.asarray(examples.inputs, object), {}
+    return np.asarray(examples.inputs, "float32"), {}
+
+
+def pad_audio(waves, sample_rate: int, max_seconds: float | None) -> tuple[np.ndarray, np.ndarray]:
+    """Zero-pads (or crops) waveforms to one length; returns them and their real lengths."""
+    if max_seconds is not None:
+        if not isinstance(max_seconds, (int, float)) or max_seconds <= 0:
+            raise ConfigError(
+                f"`data.max_seconds` must be a positive number. Received: {max_seconds!r}."
+            )
+        length = int(round(max_seconds * sample_rate))
+    else:
+        length = max(len(w) for w in waves)
+    audio = np.zeros((len(waves), length), "float32")
+    lengths = np.zeros(len(waves), "int32")
+    for i, wave in enumerate(waves):
+        n = min(len(wave), length)
+        audio[i, :n] = wave[:n]
+        lengths[i] = n
+    return audio, lengths
+
+
+def _vectorize(
+    texts: np.ndarray, train_idx: np.ndarray, max_tokens: int = 20000, length: int = 200
+):
+    import keras
+
+    vectorizer = keras.layers.TextVectorization(
+        max_tokens=max_tokens, output_sequence_length=length
+    )
+    vectorizer.adapt(tf.constant(texts[train_idx].tolist()))
+    tokens = keras.ops.convert_to_numpy(vectorizer(tf.constant(texts.tolist())))
+    return tokens.astype("int32"), int(vectorizer.vocabulary_size())

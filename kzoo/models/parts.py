@@ -1,0 +1,50 @@
+"""Named building steps the model families share: activation, normalization, recurrent layer."""
+
+from __future__ import annotations
+
+import keras
+
+from kzoo import layers as kzoo_layers
+from kzoo.errors import check_choice
+
+RECURRENT = ("simple_rnn", "gru", "lstm", "ligru", "sligru")
+
+
+def activation(name: str, layer_name: str) -> keras.layers.Layer:
+    """An activation layer by name (see `kzoo.layers.activation`)."""
+    return keras.layers.Activation(name, name=layer_name)
+
+
+def normalization(name: str | None, layer_name: str, axis: int = -1) -> keras.layers.Layer:
+    """A normalization layer by name, or an identity for None."""
+    if name is None or name == "none":
+        return keras.layers.Identity(name=layer_name)
+    table = {"batch": keras.layers.BatchNormalization, "layer": keras.layers.LayerNormalization}
+    return table[check_choice("normalization", name, table)](name=layer_name)
+
+
+def recurrent(
+    kind: str,
+    units: int,
+    layer_name: str,
+    return_sequences: bool,
+    bidirectional: bool,
+    dropout: float = 0.0,
+) -> keras.layers.Layer:
+    """A recurrent layer by name, optionally bidirectional."""
+    check_choice("rnn", kind, RECURRENT)
+    arguments = {"return_sequences": return_sequences, "dropout": dropout}
+    if kind == "simple_rnn":
+        layer = keras.layers.SimpleRNN(units, **arguments)
+    elif kind == "gru":
+        layer = keras.layers.GRU(units, **arguments)
+    elif kind == "lstm":
+        layer = keras.layers.LSTM(units, **arguments)
+    elif kind == "ligru":
+        layer = kzoo_layers.LiGRU(units, **arguments)
+    else:
+        layer = kzoo_layers.SLiGRU(units, **arguments)
+    if bidirectional:
+        return keras.layers.Bidirectional(layer, name=layer_name)
+    layer.name = layer_name
+    return layer
