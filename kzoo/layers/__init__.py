@@ -2,3 +2,11 @@
 
 from kzoo.layers.sinc_conv import SincConv1D
 from kzoo.layers.li_gru import LiGRU, SLiGRU
+from kzoo.layers.normalization import (
+    NORMALIZATIONS,
+    GroupNormalization,
+    InstanceNormalization,
+    LocalResponseNormalization,
+    WeightNormalization,
+    normalization,
+)
