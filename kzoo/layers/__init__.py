@@ -10,3 +10,4 @@ from kzoo.layers.normalization import (
     WeightNormalization,
     normalization,
 )
+from kzoo.layers.activations import ACTIVATIONS, GELU, Sin, activation
