@@ -15,6 +15,10 @@ from kzoo.losses.ctc import (  # noqa: F401  (public re-exports)
     ctc_greedy_decode,
     ctc_loss,
 )
+from kzoo.losses.focal import (  # noqa: F401  (public re-exports)
+    SparseCategoricalFocalCrossentropy,
+    sparse_categorical_focal_crossentropy,
+)
 from kzoo.losses.masked import (  # noqa: F401  (public re-exports)
     MaskedMeanAbsoluteError,
     MaskedMeanSquaredError,
@@ -33,6 +37,13 @@ LOSSES: dict = {
     "masked_mae": MaskedMeanAbsoluteError,
     "masked_l1": MaskedMeanAbsoluteError,
     "masked_mean_absolute_error": MaskedMeanAbsoluteError,
+    "focal": SparseCategoricalFocalCrossentropy,
+    "sparse_focal": SparseCategoricalFocalCrossentropy,
+    "sparse_categorical_focal_crossentropy": SparseCategoricalFocalCrossentropy,
+    "categorical_focal": keras.losses.CategoricalFocalCrossentropy,
+    "categorical_focal_crossentropy": keras.losses.CategoricalFocalCrossentropy,
+    "binary_focal": keras.losses.BinaryFocalCrossentropy,
+    "binary_focal_crossentropy": keras.losses.BinaryFocalCrossentropy,
 }
 
 _ALIASES = {
