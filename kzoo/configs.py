@@ -192,11 +192,24 @@ def _parse_overrides(overrides, source: str) -> dict[str, Any]:
                 f"Override {item!r} must look like key.path=value, e.g. args.units=64 or "
                 "train.optimizer.learning_rate=0.01."
             )
-        try:
-            parsed[key.strip()] = yaml.safe_load(text) if text.strip() else None
-        except yaml.YAMLError:
-            parsed[key.strip()] = text
+        parsed[key.strip()] = _scalar(text)
     return parsed
+
+
+def _scalar(text: str) -> Any:
+    """A CLI value as YAML reads it, except that `1e-3` is a number (YAML 1.1 wants `1.0e-3`)."""
+    if not text.strip():
+        return None
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value
 
 
 def _set(config: dict[str, Any], dotted: str, value: Any, source: str) -> None:

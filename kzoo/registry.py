@@ -97,6 +97,7 @@ def get(name: str, *, compile: bool = True, **overrides: Any):
     """
     from kzoo import configs, recipe  # configs import the registry: resolve at call time
 
+    builder(name)  # an unknown name is an unknown model, not a missing config
     config = configs.load(name, overrides={f"args.{k}": v for k, v in overrides.items()})
     model = build(config)
     if compile:
@@ -113,6 +114,7 @@ def describe(name: str) -> str:
     """The model card of `name`: what it is, its arguments, default recipe and reference result."""
     from kzoo import configs
 
+    builder(name)
     config = configs.load(name)
     model = build(config)
     doc = inspect.getdoc(builder(name)) or "(no description)"

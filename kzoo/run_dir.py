@@ -52,7 +52,7 @@ def write_json(path: Path, value: Any) -> None:
 
 def write_history(path: Path, rows: list[dict[str, float]]) -> None:
     """history.csv: an `epoch` column, then every logged key, in order of appearance."""
-    keys: list[str] = []
+    keys: list[str] = ["epoch"]
     for row in rows:
         keys += [k for k in row if k not in keys]
     buffer = io.StringIO()

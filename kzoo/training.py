@@ -66,9 +66,8 @@ class RunCheckpoint(keras.callbacks.Callback):
             self.diverged_at = epoch  # keep the last good checkpoint as it is
             self.model.stop_training = True
             return
-        row.setdefault(
-            "learning_rate", float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
-        )
+        rate = keras.ops.convert_to_tensor(self.model.optimizer.learning_rate)
+        row.setdefault("learning_rate", float(keras.ops.convert_to_numpy(rate)))
         self.rows.append(row)
         weights = f"weights-{epoch + 1}.weights.h5"
         run_dir.write_atomic(self.directory / weights, self.model.save_weights)

@@ -1,0 +1,46 @@
+"""Small fixtures for spine tests: tiny audio folders and configs written to tmp dirs."""
+
+from __future__ import annotations
+
+import wave
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from kzoo.data import vowels
+
+
+def write_wav(path: Path, samples: np.ndarray, sample_rate: int = 8000) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pcm = (np.clip(samples, -1, 1) * 32767).astype("<i2")
+    with wave.open(str(path), "wb") as f:
+        f.setnchannels(1)
+        f.setsampwidth(2)
+        f.setframerate(sample_rate)
+        f.writeframes(pcm.tobytes())
+
+
+def vowel_folders(root: Path, num_speakers: int = 3, repetitions: int = 3, vowels_kept: int = 3) -> Path:
+    """A class-folder data set of synthetic vowels: one sub-folder per vowel."""
+    data = vowels.generate(num_speakers=num_speakers, repetitions=repetitions, duration=0.12)
+    counts: dict[int, int] = {}
+    for audio, label in zip(data["audio"], data["vowel"]):
+        if label >= vowels_kept:
+            continue
+        index = counts[label] = counts.get(label, -1) + 1
+        # Variable lengths, like real recordings.
+        length = len(audio) - (index % 3) * 100
+        write_wav(root / f"v{label}" / f"{label}_spk_{index}.wav", audio[:length] * 3)
+    return root
+
+
+def tiny_config(path: Path, model: str = "mlp", **train) -> Path:
+    config = {
+        "model": model,
+        "args": {"units": [16], "dropout": 0.0} if model == "mlp" else {},
+        "train": {"epochs": 1, "batch_size": 8, **train},
+        "data": {"features": {"type": "logmel", "num_mel_bins": 16}, "validation_split": 0.2, "test_split": 0.2},
+    }
+    path.write_text(yaml.safe_dump(config))
+    return path

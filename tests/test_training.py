@@ -1,0 +1,93 @@
+import json
+
+import keras
+import numpy as np
+import pytest
+
+import kzoo
+from kzoo import configs, training
+from tests.helpers import tiny_config, vowel_folders
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    return vowel_folders(tmp_path_factory.mktemp("vowel_folders"))
+
+
+def test_train_writes_a_complete_run_directory(tmp_path, folder):
+    config = configs.load(tiny_config(tmp_path / "c.yaml"))
+    results = training.train(config, source=str(folder), output=tmp_path / "run", verbose=0)
+    run = tmp_path / "run"
+    for name in ("model.keras", "config.yaml", "history.csv", "metrics.json", "curves.png"):
+        assert (run / name).stat().st_size > 0, name
+    assert not list(run.glob(".*"))  # no temporary files left behind
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert set(metrics) >= {"final", "best", "test", "epochs"}
+    assert 0 <= metrics["test"]["accuracy"] <= 1
+    resolved = configs.load(run / "config.yaml")
+    assert resolved["args"]["num_classes"] == 3  # taken from the data
+    assert resolved["data"]["source"] == str(folder)
+    model = keras.saving.load_model(run / "model.keras")
+    assert model.output.shape[-1] == 3
+    assert results["run_dir"] == str(run)
+    history = (run / "history.csv").read_text().splitlines()
+    assert history[0].startswith("epoch,") and "learning_rate" in history[0] and len(history) == 2
+
+
+def test_resume_continues_from_the_last_epoch(tmp_path, folder):
+    path = tiny_config(tmp_path / "c.yaml")
+    run = tmp_path / "run"
+    training.train(configs.load(path), source=str(folder), output=run, verbose=0)
+    weights_after_one = keras.saving.load_model(run / "model.keras").get_weights()
+    results = training.train(configs.load(path), source=str(folder), output=run, resume=True, epochs=3, verbose=0)
+    assert results["epochs"] == 3
+    rows = (run / "history.csv").read_text().splitlines()
+    assert [r.split(",")[0] for r in rows[1:]] == ["0", "1", "2"]
+    # The resumed run started from the saved weights, not from scratch.
+    resumed = keras.saving.load_model(run / "model.keras").get_weights()
+    assert any(not np.array_equal(a, b) for a, b in zip(weights_after_one, resumed))
+
+
+def test_existing_output_is_never_overwritten(tmp_path, folder):
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "keep.txt").write_text("mine")
+    config = configs.load(tiny_config(tmp_path / "c.yaml"))
+    with pytest.raises(kzoo.ConfigError, match="already holds files.*--resume.*--overwrite"):
+        training.train(config, source=str(folder), output=tmp_path / "run", verbose=0)
+    assert (tmp_path / "run" / "keep.txt").read_text() == "mine"
+    training.train(config, source=str(folder), output=tmp_path / "run", overwrite=True, verbose=0)
+    assert not (tmp_path / "run" / "keep.txt").exists()
+
+
+def test_resume_without_checkpoint(tmp_path, folder):
+    with pytest.raises(kzoo.ConfigError, match="no checkpoint"):
+        training.train(configs.load(tiny_config(tmp_path / "c.yaml")), output=tmp_path / "none", resume=True)
+
+
+def test_bad_input_leaves_no_run_directory(tmp_path):
+    config = configs.load(tiny_config(tmp_path / "c.yaml"))
+    with pytest.raises(kzoo.ConfigError, match="does not exist"):
+        training.train(config, source=str(tmp_path / "missing"), output=tmp_path / "run", verbose=0)
+    assert not (tmp_path / "run").exists()
+
+
+def test_evaluate_writes_metrics(tmp_path, folder):
+    run = tmp_path / "run"
+    training.train(configs.load(tiny_config(tmp_path / "c.yaml")), source=str(folder), output=run, verbose=0)
+    metrics = training.evaluate(run, source=str(folder), split="all")
+    assert 0 <= metrics["accuracy"] <= 1
+    saved = json.loads((run / "metrics.json").read_text())
+    assert saved["evaluations"][f"{folder}:all"]["accuracy"] == pytest.approx(metrics["accuracy"])
+
+
+def test_evaluate_rejects_a_non_run(tmp_path):
+    with pytest.raises(kzoo.ConfigError, match="not a finished run directory"):
+        training.evaluate(tmp_path)
+
+
+def test_divergence_stops_and_keeps_the_last_good_checkpoint(tmp_path, folder):
+    path = tiny_config(tmp_path / "c.yaml", epochs=2)
+    config = configs.load(path, ["train.optimizer.learning_rate=1e30"])
+    with pytest.raises(training.TrainingDiverged, match="diverged"):
+        training.train(config, source=str(folder), output=tmp_path / "run", verbose=0)
+    assert not (tmp_path / "run" / "metrics.json").exists()
