@@ -11,3 +11,10 @@ from kzoo.layers.normalization import (
     normalization,
 )
 from kzoo.layers.activations import ACTIVATIONS, GELU, Sin, activation
+from kzoo.layers.blocks import (
+    BottleneckBlock,
+    DenseBlock,
+    InvertedResidualBlock,
+    ResidualBlock,
+    TransitionBlock,
+)

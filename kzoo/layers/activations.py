@@ -101,16 +101,20 @@ class GELU(keras.layers.Layer):
         return config
 
 
+_BASE_LAYER_ARGS = ("name", "dtype", "trainable")
+
+
 def _plain(name):
     """A constructor of `keras.layers.Activation(name)`, which takes no arguments."""
 
     def make(**kwargs):
-        if kwargs:
+        extra = {k: v for k, v in kwargs.items() if k not in _BASE_LAYER_ARGS}
+        if extra:
             raise ValueError(
-                f"Activation {name!r} takes no arguments. Received: {kwargs}. "
+                f"Activation {name!r} takes no arguments. Received: {extra}. "
                 "Drop them, or pick an activation that has them (leaky_relu, elu, gelu, sin)."
             )
-        return keras.layers.Activation(name)
+        return keras.layers.Activation(name, **kwargs)
 
     return make
 
@@ -146,7 +150,7 @@ _KERAS_EXTRA = (
 )
 
 
-def activation(name, **kwargs):
+def activation(name, /, **kwargs):
     """An activation layer by name: the one place configs and blocks choose it.
 
     Names: `relu`, `leaky_relu`, `prelu` (a layer with a learned slope), `elu`,

@@ -440,7 +440,7 @@ _ALIASES = {
 }
 
 
-def normalization(name, **kwargs):
+def normalization(name, /, **kwargs):
     """A normalization layer by name: the one place configs and blocks choose it.
 
     Names: `"batch"`, `"layer"`, `"group"` (Keras's `BatchNormalization`,
