@@ -1,6 +1,13 @@
 """Layers Keras lacks: SincNet's SincConv, Li-GRU, normalizations, attention, blocks."""
 
-from kzoo.layers.sinc_conv import SincConv1D
+from kzoo.layers.activations import ACTIVATIONS, GELU, Sin, activation
+from kzoo.layers.blocks import (
+    BottleneckBlock,
+    DenseBlock,
+    InvertedResidualBlock,
+    ResidualBlock,
+    TransitionBlock,
+)
 from kzoo.layers.li_gru import LiGRU, SLiGRU
 from kzoo.layers.normalization import (
     NORMALIZATIONS,
@@ -10,11 +17,25 @@ from kzoo.layers.normalization import (
     WeightNormalization,
     normalization,
 )
-from kzoo.layers.activations import ACTIVATIONS, GELU, Sin, activation
-from kzoo.layers.blocks import (
-    BottleneckBlock,
-    DenseBlock,
-    InvertedResidualBlock,
-    ResidualBlock,
-    TransitionBlock,
-)
+from kzoo.layers.sinc_conv import SincConv1D
+
+__all__ = [
+    "ACTIVATIONS",
+    "NORMALIZATIONS",
+    "BottleneckBlock",
+    "DenseBlock",
+    "GELU",
+    "GroupNormalization",
+    "InstanceNormalization",
+    "InvertedResidualBlock",
+    "LiGRU",
+    "LocalResponseNormalization",
+    "ResidualBlock",
+    "SLiGRU",
+    "Sin",
+    "SincConv1D",
+    "TransitionBlock",
+    "WeightNormalization",
+    "activation",
+    "normalization",
+]
