@@ -25,6 +25,15 @@ from kzoo.losses.masked import (  # noqa: F401  (public re-exports)
     MaskedSparseCategoricalCrossentropy,
     sequence_crossentropy,
 )
+from kzoo.losses.metric_learning import (  # noqa: F401  (public re-exports)
+    ContrastiveLoss,
+    NTXentLoss,
+    TripletLoss,
+    contrastive_loss,
+    nt_xent_loss,
+    pairwise_distances,
+    triplet_loss,
+)
 
 # kzoo's own losses by config name; each loss module adds its entries.
 LOSSES: dict = {
@@ -44,6 +53,12 @@ LOSSES: dict = {
     "categorical_focal_crossentropy": keras.losses.CategoricalFocalCrossentropy,
     "binary_focal": keras.losses.BinaryFocalCrossentropy,
     "binary_focal_crossentropy": keras.losses.BinaryFocalCrossentropy,
+    "triplet": TripletLoss,
+    "triplet_loss": TripletLoss,
+    "contrastive": ContrastiveLoss,
+    "contrastive_loss": ContrastiveLoss,
+    "nt_xent": NTXentLoss,
+    "ntxent": NTXentLoss,
 }
 
 _ALIASES = {
