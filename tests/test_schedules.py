@@ -19,12 +19,6 @@ from kzoo.schedules import (
     WarmupLinearDecay,
 )
 
-# Keras's TensorFlow backend turns variables into numpy arrays the numpy-1 way when saving a
-# .keras file; numpy 2 warns about it. Not ours to fix (reported to the lead for pyproject).
-pytestmark = pytest.mark.filterwarnings(
-    "ignore:__array__ implementation doesn't accept a copy keyword:DeprecationWarning"
-)
-
 GOLDEN = np.load(Path(__file__).with_name("golden") / "speechbrain_schedulers.npz")
 
 # One instance of every kzoo schedule, with arguments that are not the defaults.
