@@ -350,3 +350,49 @@ def test_cosine_decay_ends_at_the_final_rate():
     assert math.isclose(
         float(WarmupCosineDecay(1.0, 0, 4, final_learning_rate=0.25)(4)), 0.25, rel_tol=1e-6
     )
+
+
+# ---------------------------------------------------------------------------
+# kzoo.plots.plot_schedule
+
+
+def read_png(path):
+    data = Path(path).read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 1000
+    return data
+
+
+def test_plot_schedule_writes_a_png(tmp_path):
+    from kzoo.plots import plot_schedule
+
+    schedule = schedules.get({"name": "step_decay", "initial_learning_rate": 0.1}, 6, 5)
+    out = plot_schedule(schedule, 6, 5, tmp_path / "sub" / "lr.png")
+    assert out == tmp_path / "sub" / "lr.png"
+    read_png(out)
+
+
+def test_plot_schedule_long_run_keras_schedule_and_constant(tmp_path):
+    from kzoo.plots import _steps_to_plot, plot_schedule
+
+    steps = _steps_to_plot(50 * 200, 200)
+    assert len(steps) < 50 * 200 and {0, 199, 200, 9999} <= set(steps.tolist())
+    keras_schedule = keras.optimizers.schedules.CosineDecay(
+        0.1, 40, warmup_target=0.2, warmup_steps=5
+    )
+    read_png(plot_schedule(keras_schedule, 5, 10, tmp_path / "keras.png"))
+    read_png(plot_schedule(0.01, 5, 2, tmp_path / "constant.png"))
+
+
+@pytest.mark.parametrize(
+    "args, match",
+    [
+        ((0.1, 0, 2), "steps_per_epoch.*positive integer"),
+        ((0.1, 5, -1), "epochs"),
+        (("cosine", 5, 2), "needs a learning-rate schedule"),
+    ],
+)
+def test_plot_schedule_bad_input(args, match, tmp_path):
+    from kzoo.plots import plot_schedule
+
+    with pytest.raises(ValueError, match=match):
+        plot_schedule(*args, tmp_path / "x.png")
