@@ -8,6 +8,11 @@ Each loss is a function holding the maths (per-example values) and a
 import keras
 
 from kzoo import specs
+from kzoo.losses.autoencoder import (  # noqa: F401  (public re-exports)
+    SparsityRegularizer,
+    VariationalSampling,
+    kl_divergence,
+)
 from kzoo.losses.ctc import (  # noqa: F401  (public re-exports)
     CTCLoss,
     ctc_beam_search_decode,
@@ -18,6 +23,13 @@ from kzoo.losses.ctc import (  # noqa: F401  (public re-exports)
 from kzoo.losses.focal import (  # noqa: F401  (public re-exports)
     SparseCategoricalFocalCrossentropy,
     sparse_categorical_focal_crossentropy,
+)
+from kzoo.losses.gan import (  # noqa: F401  (public re-exports)
+    CycleConsistencyLoss,
+    LeastSquaresGANLoss,
+    cycle_consistency_loss,
+    lsgan_discriminator_loss,
+    lsgan_generator_loss,
 )
 from kzoo.losses.masked import (  # noqa: F401  (public re-exports)
     MaskedMeanAbsoluteError,
@@ -33,6 +45,11 @@ from kzoo.losses.metric_learning import (  # noqa: F401  (public re-exports)
     nt_xent_loss,
     pairwise_distances,
     triplet_loss,
+)
+from kzoo.losses.regularization import (  # noqa: F401  (public re-exports)
+    EntropyRegularizedCrossentropy,
+    entropy_regularized_crossentropy,
+    regularizer,
 )
 
 # kzoo's own losses by config name; each loss module adds its entries.
@@ -59,6 +76,11 @@ LOSSES: dict = {
     "contrastive_loss": ContrastiveLoss,
     "nt_xent": NTXentLoss,
     "ntxent": NTXentLoss,
+    "lsgan": LeastSquaresGANLoss,
+    "least_squares_gan": LeastSquaresGANLoss,
+    "cycle_consistency": CycleConsistencyLoss,
+    "entropy_regularized_crossentropy": EntropyRegularizedCrossentropy,
+    "confidence_penalty": EntropyRegularizedCrossentropy,
 }
 
 _ALIASES = {
