@@ -44,8 +44,11 @@ def _steps_to_plot(total: int, steps_per_epoch: int) -> np.ndarray:
 def schedule_values(schedule: Any, steps: np.ndarray) -> np.ndarray:
     """The learning rate at each of `steps`: a float, a schedule or any callable of the step."""
     steps = np.asarray(steps)
-    if isinstance(schedule, (int, float)) and not isinstance(schedule, bool):
-        return np.full(steps.shape, float(schedule))
+    if not callable(schedule) and not isinstance(schedule, (bool, str, bytes)):
+        try:  # a number, or a variable holding the optimizer's constant rate
+            return np.full(steps.shape, float(schedule))
+        except (TypeError, ValueError):
+            pass
     if not callable(schedule):
         raise ValueError(
             "plot_schedule needs a learning-rate schedule (a "
@@ -62,7 +65,8 @@ def plot_schedule(schedule: Any, steps_per_epoch: int, epochs: int, path: str | 
     Steps are on the x axis, the rate on the y axis; dotted lines mark where each epoch
     begins (every few epochs for long runs). `schedule` is what the optimizer receives:
     a `LearningRateSchedule` (from `kzoo.schedules.get`), any callable of the step, or a
-    constant float. Parent folders of `path` are created.
+    constant rate (a float, or the variable `optimizer.learning_rate` of a float-rate
+    optimizer). Parent folders of `path` are created.
 
     Args:
         schedule: the learning-rate schedule or a constant rate.

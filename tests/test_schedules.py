@@ -381,6 +381,8 @@ def test_plot_schedule_long_run_keras_schedule_and_constant(tmp_path):
     )
     read_png(plot_schedule(keras_schedule, 5, 10, tmp_path / "keras.png"))
     read_png(plot_schedule(0.01, 5, 2, tmp_path / "constant.png"))
+    variable = optimizers.get({"name": "adam", "learning_rate": 0.01}).learning_rate
+    read_png(plot_schedule(variable, 5, 2, tmp_path / "variable.png"))
 
 
 @pytest.mark.parametrize(
@@ -389,6 +391,7 @@ def test_plot_schedule_long_run_keras_schedule_and_constant(tmp_path):
         ((0.1, 0, 2), "steps_per_epoch.*positive integer"),
         ((0.1, 5, -1), "epochs"),
         (("cosine", 5, 2), "needs a learning-rate schedule"),
+        ((None, 5, 2), "needs a learning-rate schedule"),
     ],
 )
 def test_plot_schedule_bad_input(args, match, tmp_path):
