@@ -1,0 +1,106 @@
+"""Every registered model, with no per-model code: builds, trains a step, reloads, summarizes.
+
+New models are covered by registering them; nothing here names a model.
+"""
+
+import subprocess
+import sys
+import textwrap
+
+import keras
+import numpy as np
+import pytest
+
+import kzoo
+from kzoo import summary
+
+NAMES = kzoo.models.list()
+
+
+def example_batch(model: keras.Model, batch: int = 2, seed: int = 0):
+    """Random inputs of the model's input shape (unknown lengths -> 16) and fitting targets."""
+    rng = np.random.default_rng(seed)
+    inputs = []
+    for tensor in model.inputs:
+        shape = (batch, *(16 if d is None else d for d in tensor.shape[1:]))
+        if "int" in str(tensor.dtype):
+            inputs.append(rng.integers(0, 10, size=shape).astype("int32"))
+        else:
+            inputs.append(rng.standard_normal(shape).astype("float32"))
+    return inputs[0] if len(inputs) == 1 else inputs
+
+
+def targets_for(model: keras.Model, outputs, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    loss = type(model.loss).__name__ if not isinstance(model.loss, str) else model.loss
+    out = keras.tree.flatten(outputs)[0]
+    if "Sparse" in loss or "sparse" in loss:
+        return rng.integers(0, out.shape[-1], size=out.shape[:-1]).astype("int32")
+    return rng.standard_normal(out.shape).astype("float32")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_model_builds_trains_and_summarizes(name):
+    model = kzoo.models.get(name)
+    x = example_batch(model)
+    outputs = model(x)
+    assert all(
+        np.isfinite(keras.ops.convert_to_numpy(o)).all() for o in keras.tree.flatten(outputs)
+    )
+    before = [keras.ops.convert_to_numpy(w).copy() for w in model.trainable_weights]
+    logs = model.train_on_batch(x, targets_for(model, outputs), return_dict=True)
+    assert np.isfinite(logs["loss"]), logs
+    after = [keras.ops.convert_to_numpy(w) for w in model.trainable_weights]
+    assert any(not np.array_equal(b, a) for b, a in zip(before, after)), (
+        "a training step changed nothing"
+    )
+    table = summary.summary(model)
+    assert f"Total params: {model.count_params():,}" in table
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_model_card(name):
+    card = kzoo.models.describe(name)
+    assert card.startswith(f"{name}:") and "Parameters:" in card
+
+
+def test_every_model_reloads_in_a_fresh_process_with_identical_outputs(tmp_path):
+    for name in NAMES:
+        model = kzoo.models.get(name)
+        x = example_batch(model, seed=1)
+        expected = [
+            keras.ops.convert_to_numpy(o) for o in keras.tree.flatten(model(x, training=False))
+        ]
+        model.save(tmp_path / f"{name}.keras")
+        np.savez(
+            tmp_path / f"{name}.npz",
+            *keras.tree.flatten(x),
+            *expected,
+            n_inputs=len(keras.tree.flatten(x)),
+        )
+    script = textwrap.dedent(
+        f"""
+        import sys, numpy as np, keras, kzoo
+        failures = []
+        for name in {NAMES!r}:
+            saved = np.load(r"{tmp_path}/" + name + ".npz")
+            n = int(saved["n_inputs"])
+            arrays = [saved[f"arr_{{i}}"] for i in range(len(saved.files) - 1)]
+            x = arrays[:n] if n > 1 else arrays[0]
+            model = keras.saving.load_model(r"{tmp_path}/" + name + ".keras", safe_mode=True)
+            got = [keras.ops.convert_to_numpy(o) for o in keras.tree.flatten(model(x, training=False))]
+            for g, e in zip(got, arrays[n:]):
+                if g.shape != e.shape or not np.allclose(g, e, atol=1e-5):
+                    failures.append(name)
+        print("FAILED:", failures)
+        sys.exit(1 if failures else 0)
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_num_classes_below_one_is_rejected(name):
+    with pytest.raises(ValueError, match="num_classes"):
+        kzoo.models.get(name, num_classes=0, compile=False)
