@@ -251,6 +251,12 @@ class _KzooTuner:
             )
         return histories
 
+    def _configure_tensorboard_dir(self, callbacks, trial, execution=0):
+        # Keras Tuner imports tensorboard on the TensorFlow backend even when no
+        # TensorBoard callback is there to patch; TensorFlow 2.21 no longer installs it.
+        if any(type(c).__name__ == "TensorBoard" for c in callbacks):
+            super()._configure_tensorboard_dir(callbacks, trial, execution)
+
     def on_trial_end(self, trial):
         super().on_trial_end(trial)
         print(progress_line(self, self.oracle.get_trial(trial.trial_id)), flush=True)
@@ -454,9 +460,12 @@ def write_reports(directory: Path, tuner) -> dict[str, Any]:
         "failed": sum(r[objective.name] is None for r in rows),
         "best": None,
     }
-    best_trials = [t for t in tuner.oracle.get_best_trials(1) if t.score is not None]
-    if best_trials:
-        best = best_trials[0]
+    done = [t for t in tuner.oracle.trials.values() if str(t.status) == "COMPLETED"]
+    done = [t for t in done if t.score is not None and math.isfinite(t.score)]
+    if done:
+        # Ties go to the earliest trial, so a reloaded search names the same best one.
+        sign = -1.0 if objective.direction == "max" else 1.0
+        best = min(done, key=lambda t: (sign * t.score, len(t.trial_id), t.trial_id))
         config = model.trial_config(model.values(best.hyperparameters))
         run_dir.write_text(directory / "best.yaml", configs.dump(config))
         summary["best"] = {

@@ -1,0 +1,185 @@
+"""The search runner end to end on a tiny class-folder data set."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+import yaml
+
+import kzoo
+from kzoo import configs
+from kzoo.tuning import search
+from tests.helpers import vowel_folders
+
+
+@pytest.fixture(scope="module")
+def folders(tmp_path_factory):
+    return vowel_folders(tmp_path_factory.mktemp("vowels"), num_speakers=2, repetitions=3)
+
+
+def tiny_search_config(path, **search_block):
+    config = {
+        "model": "mlp",
+        "args": {"units": [8], "dropout": 0.0, "normalization": None},
+        "train": {"epochs": 1, "batch_size": 8},
+        "data": {
+            "features": {"type": "logmel", "num_mel_bins": 8},
+            "validation_split": 0.3,
+            "test_split": 0.0,
+        },
+        "search": search_block
+        or {
+            "args.units": {"type": "choice", "values": [[8], [4, 4]]},
+            "train.optimizer.learning_rate": {
+                "type": "float",
+                "min": 1e-4,
+                "max": 1e-2,
+                "sampling": "log",
+            },
+        },
+    }
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def read_rows(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_random_search_writes_results_and_resumes(tmp_path, folders, capsys):
+    config = tiny_search_config(tmp_path / "tiny.yaml")
+    out = tmp_path / "tune"
+    summary = search.run(
+        str(config), tuner="random", max_trials=2, source=str(folders), directory=out
+    )
+    printed = capsys.readouterr().out
+    assert "trial 1/2: val_accuracy=" in printed and "args.units=" in printed
+    assert summary["trials"] == 2 and summary["completed"] == 2
+    for name in ("results.csv", "trials.png", "best.yaml", "search.json"):
+        assert (out / name).stat().st_size > 0, name
+    rows = read_rows(out / "results.csv")
+    assert [r["trial"] for r in rows] == ["1", "2"]
+    assert {"status", "val_accuracy", "args.units", "train.optimizer.learning_rate"} <= set(rows[0])
+    assert all(r["status"] == "completed" for r in rows)
+    best = configs.load(out / "best.yaml")
+    assert best["data"]["source"] == str(folders)
+    assert best["args"]["num_classes"] == 3
+    assert best["args"]["units"] == summary["best"]["values"]["args.units"]
+
+    # The same call again continues: a finished search trains nothing.
+    again = search.run(
+        str(config), tuner="random", max_trials=2, source=str(folders), directory=out
+    )
+    assert "trial " not in capsys.readouterr().out
+    assert again["trials"] == 2 and again["best"] == summary["best"]
+    # A larger budget adds trials to the same search.
+    more = search.run(str(config), tuner="random", max_trials=3, source=str(folders), directory=out)
+    assert more["trials"] == 3
+    assert "trial 3/3" in capsys.readouterr().out
+
+    # Another search in the same directory needs --overwrite.
+    with pytest.raises(kzoo.ConfigError, match="different search"):
+        search.run(str(config), tuner="grid", max_trials=2, source=str(folders), directory=out)
+    fresh = search.run(
+        str(config),
+        tuner="grid",
+        max_trials=1,
+        source=str(folders),
+        directory=out,
+        overwrite=True,
+    )
+    assert fresh["trials"] == 1
+
+
+def test_failed_trials_are_recorded_and_the_search_goes_on(tmp_path, folders, capsys):
+    config = tiny_search_config(
+        tmp_path / "tiny.yaml",
+        **{
+            # a huge learning rate with no normalization diverges to NaN
+            "train.optimizer.learning_rate": {"type": "choice", "values": [0.001, 1.0e30]},
+        },
+    )
+    summary = search.run(
+        str(config),
+        tuner="grid",
+        max_trials=2,
+        source=str(folders),
+        directory=tmp_path / "tune",
+        objective="val_loss",
+    )
+    rows = read_rows(tmp_path / "tune" / "results.csv")
+    assert [r["status"] for r in rows] == ["completed", "failed"]
+    assert "NaN" in rows[1]["error"]
+    assert summary["failed"] == 1 and summary["best"]["values"] == {
+        "train.optimizer.learning_rate": 0.001
+    }
+    assert "trial 2/2: failed" in capsys.readouterr().out
+
+
+def test_k_fold_search_averages_folds(tmp_path, folders):
+    config = tiny_search_config(tmp_path / "tiny.yaml")
+    summary = search.run(
+        str(config), max_trials=1, source=str(folders), directory=tmp_path / "t", folds=2
+    )
+    assert summary["completed"] == 1
+    assert 0.0 <= summary["best"]["val_accuracy"] <= 1.0
+
+
+def test_fold_indices_are_stratified_and_cover_everything():
+    labels = np.array([0] * 6 + [1] * 4)
+    pairs = search.fold_indices(labels, 2, seed=3)
+    for train_idx, val_idx in pairs:
+        assert set(train_idx).isdisjoint(val_idx)
+        assert np.bincount(labels[val_idx]).tolist() == [3, 2]
+    assert sorted(np.concatenate([v for _, v in pairs]).tolist()) == list(range(10))
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"tuner": "annealing"}, "--tuner must be one of"),
+        ({"max_trials": 0}, "--max-trials"),
+        ({"folds": 1}, "--folds"),
+        ({"objective": "val_acuracy"}, "Did you mean 'val_accuracy'"),
+        ({"distributed": "boss", "oracle": "h:1"}, "--distributed must be"),
+        ({"distributed": "worker", "oracle": "nohost"}, "HOST:PORT"),
+        ({"oracle": "h:1"}, "need --distributed"),
+        ({"tuner": "hyperband", "folds": 2}, "does not combine"),
+    ],
+)
+def test_bad_arguments_are_clear_errors(tmp_path, folders, kwargs, match):
+    config = tiny_search_config(tmp_path / "tiny.yaml")
+    with pytest.raises(kzoo.ConfigError, match=match):
+        search.run(str(config), source=str(folders), directory=tmp_path / "t", **kwargs)
+
+
+def test_config_without_search_block_is_an_error(tmp_path):
+    path = tmp_path / "plain.yaml"
+    path.write_text(yaml.safe_dump({"model": "mlp"}))
+    with pytest.raises(kzoo.ConfigError, match="no `search` block"):
+        search.run(str(path), directory=tmp_path / "t")
+
+
+def test_distributed_env_roles():
+    env = search.distributed_env("chief", "127.0.0.1:8123")
+    assert env == {
+        "KERASTUNER_ORACLE_IP": "127.0.0.1",
+        "KERASTUNER_ORACLE_PORT": "8123",
+        "KERASTUNER_TUNER_ID": "chief",
+    }
+    assert search.distributed_env("worker", "10.0.0.1:9", "w1")["KERASTUNER_TUNER_ID"] == "w1"
+    assert search.distributed_env("worker", "10.0.0.1:9")["KERASTUNER_TUNER_ID"].startswith(
+        "worker-"
+    )
+    with pytest.raises(kzoo.ConfigError, match="must not contain `chief`"):
+        search.distributed_env("worker", "10.0.0.1:9", "chief2")
+    with pytest.raises(kzoo.ConfigError, match="always `chief`"):
+        search.distributed_env("chief", "10.0.0.1:9", "w1")
+    with search.distributed("worker", "10.0.0.1:9", "w1"):
+        import os
+
+        assert os.environ["KERASTUNER_TUNER_ID"] == "w1"
+    assert "KERASTUNER_TUNER_ID" not in os.environ
