@@ -181,27 +181,18 @@ def _run(args) -> int | None:
 
 
 def _plot_schedule(args) -> None:
-    from kzoo import configs, data, recipe
+    from kzoo import configs, data, plots, recipe
 
     config = configs.load(args.config, args.overrides)
+    train = config["train"]
     steps = args.steps_per_epoch
     if steps is None:
-        sizes = data.load(config["data"], config["train"]["batch_size"]).sizes
-        steps = max(1, -(-sizes["train"] // config["train"]["batch_size"]))
+        steps = max(1, -(-data.load(config["data"], train["batch_size"]).sizes["train"] // train["batch_size"]))
     if steps < 1:
         raise ValueError(f"--steps-per-epoch must be a positive integer. Received: {steps}.")
-    from kzoo import plots
-
-    optimizer = recipe.optimizer(config, steps)
-    plots.plot_schedule(
-        optimizer.learning_rate
-        if config["train"].get("schedule") is None
-        else optimizer._learning_rate,
-        steps,
-        config["train"]["epochs"],
-        args.output,
-    )
-    print(f"Wrote {args.output}")
+    rate = recipe.schedule(config, steps) or recipe.optimizer(config, steps).learning_rate
+    path = plots.plot_schedule(rate, steps, train["epochs"], args.output)
+    print(f"Wrote {path}")
 
 
 if __name__ == "__main__":

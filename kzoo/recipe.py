@@ -20,24 +20,27 @@ def _named(section: str, build, spec, source: str):
         raise ConfigError(f"{source}: `train.{section}`: {error}") from None
 
 
+def schedule(config: dict[str, Any], steps_per_epoch: int = DEFAULT_STEPS_PER_EPOCH):
+    """The learning-rate schedule of a config, or None for a constant rate."""
+    train = config["train"]
+    if not train.get("schedule"):
+        return None
+    return _named(
+        "schedule",
+        lambda spec: schedules.get(spec, steps_per_epoch=steps_per_epoch, epochs=train["epochs"]),
+        train["schedule"],
+        config.get("source", "<config>"),
+    )
+
+
 def optimizer(config: dict[str, Any], steps_per_epoch: int = DEFAULT_STEPS_PER_EPOCH):
     """The optimizer of a config, driven by its schedule when it has one."""
-    train, source = config["train"], config.get("source", "<config>")
-    schedule = None
-    if train.get("schedule"):
-        schedule = _named(
-            "schedule",
-            lambda spec: schedules.get(
-                spec, steps_per_epoch=steps_per_epoch, epochs=train["epochs"]
-            ),
-            train["schedule"],
-            source,
-        )
+    rate = schedule(config, steps_per_epoch)
     return _named(
         "optimizer",
-        lambda spec: optimizers.get(spec, schedule=schedule),
-        train["optimizer"],
-        source,
+        lambda spec: optimizers.get(spec, schedule=rate),
+        config["train"]["optimizer"],
+        config.get("source", "<config>"),
     )
 
 

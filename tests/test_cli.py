@@ -81,3 +81,15 @@ def test_console_script_prints_no_traceback():
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert "kzoo: error: Unknown config 'nope_config'" in result.stderr
+
+
+def test_plot_schedule_writes_a_png(capsys, tmp_path):
+    schedule = "train.schedule={name: warmup_cosine_decay, peak_learning_rate: 0.01, warmup_steps: 5, decay_steps: 50}"
+    code, out, err = run(capsys, "plot-schedule", "mlp", "--set", schedule, "--steps-per-epoch", "7", "--output", str(tmp_path / "lr.png"))
+    assert code == 0, err
+    assert (tmp_path / "lr.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_plot_schedule_bad_steps(capsys, tmp_path):
+    code, _, err = run(capsys, "plot-schedule", "mlp", "--steps-per-epoch", "0", "--output", str(tmp_path / "lr.png"))
+    assert code == 2 and "--steps-per-epoch must be a positive integer" in err

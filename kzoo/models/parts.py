@@ -10,17 +10,14 @@ from kzoo.errors import check_choice
 RECURRENT = ("simple_rnn", "gru", "lstm", "ligru", "sligru")
 
 
-def activation(name: str, layer_name: str) -> keras.layers.Layer:
+def activation(kind: str, layer_name: str) -> keras.layers.Layer:
     """An activation layer by name (see `kzoo.layers.activation`)."""
-    return keras.layers.Activation(name, name=layer_name)
+    return kzoo_layers.activation(kind, name=layer_name)
 
 
-def normalization(name: str | None, layer_name: str, axis: int = -1) -> keras.layers.Layer:
-    """A normalization layer by name, or an identity for None."""
-    if name is None or name == "none":
-        return keras.layers.Identity(name=layer_name)
-    table = {"batch": keras.layers.BatchNormalization, "layer": keras.layers.LayerNormalization}
-    return table[check_choice("normalization", name, table)](name=layer_name)
+def normalization(kind: str | None, layer_name: str) -> keras.layers.Layer:
+    """A normalization layer by name (see `kzoo.layers.normalization`); None is identity."""
+    return kzoo_layers.normalization(kind, name=layer_name)
 
 
 def recurrent(
