@@ -333,6 +333,14 @@ def make_tuner(
             "--folds does not combine with --tuner hyperband (Hyperband continues one model "
             "across brackets). Use random, grid or bayesian with --folds."
         )
+    if name == "bayesian":
+        try:
+            import sklearn  # noqa: F401  (Keras Tuner's Gaussian process)
+        except ImportError:
+            raise ConfigError(
+                "--tuner bayesian needs scikit-learn, which is not installed. Install it "
+                "(pip install scikit-learn, or keras-tuner[bayesian]) or use --tuner random."
+            ) from None
     base = TUNERS[name]
     cls = type(f"Kzoo{base.__name__}", (_KzooTuner, base), {})
     kwargs: dict[str, Any] = {
@@ -390,6 +398,7 @@ def plot_trials(path: Path, rows: list[dict[str, Any]], model: ConfigHyperModel,
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib import ticker
 
     name = objective.name
     pick = max if objective.direction == "max" else min
@@ -409,6 +418,7 @@ def plot_trials(path: Path, rows: list[dict[str, Any]], model: ConfigHyperModel,
         low = min(r[name] for r in done)
         axis.plot([r["trial"] for r in failed], [low] * len(failed), "rx", label="failed")
     axis.set_xlabel("trial")
+    axis.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
     axis.set_ylabel(name)
     axis.grid(alpha=0.3)
     axis.legend()
@@ -421,10 +431,12 @@ def plot_trials(path: Path, rows: list[dict[str, Any]], model: ConfigHyperModel,
             where = {label: i for i, label in enumerate(labels)}
             xs = [where.get(_short(_maybe_json(v)), -1) for v, _ in points]
             axis.set_xticks(range(len(labels)), labels, rotation=20)
+            axis.set_xlim(-0.5, len(labels) - 0.5)
         else:
             xs = [v for v, _ in points]
             if param.sampling != "linear":
                 axis.set_xscale("log")
+                axis.xaxis.set_minor_formatter(ticker.NullFormatter())
         axis.plot(xs, [y for _, y in points], "o")
         axis.set_xlabel(param.key)
         axis.set_ylabel(name)
@@ -470,7 +482,7 @@ def write_reports(directory: Path, tuner) -> dict[str, Any]:
         run_dir.write_text(directory / "best.yaml", configs.dump(config))
         summary["best"] = {
             "trial": _trial_number(best.trial_id),
-            objective.name: best.score,
+            objective.name: float(best.score),
             "values": model.values(best.hyperparameters),
             "config": str(directory / "best.yaml"),
         }
