@@ -4,8 +4,13 @@ Every family is imported here explicitly, so registration never depends on an
 accidental import.
 """
 
-from kzoo.models import cnn_mlp_rnn, mlp  # noqa: F401  (registers the builders)
-from kzoo.models import sequences  # noqa: F401
+from kzoo.models import (  # noqa: F401  (registers the builders)
+    cnn_mlp_rnn,
+    convolutional,
+    mlp,
+    sequences,
+    sincnet,
+)
 from kzoo.registry import describe, get, list, register
 
 __all__ = ["describe", "get", "list", "register"]

@@ -1,0 +1,128 @@
+"""SincNet: a raw-waveform classifier whose first layer learns band-pass filters."""
+
+from __future__ import annotations
+
+import keras
+
+from kzoo import layers as kzoo_layers
+from kzoo.models import heads, parts
+from kzoo.registry import register
+
+
+@keras.saving.register_keras_serializable(package="kzoo")
+class Absolute(keras.layers.Layer):
+    """Element-wise absolute value, |x| (SincNet's rectification of the band-pass outputs).
+
+    Example:
+
+    >>> import numpy as np
+    >>> from kzoo.models.sincnet import Absolute
+    >>> np.asarray(Absolute()(np.array([-2.0, 3.0], "float32"))).tolist()
+    [2.0, 3.0]
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.supports_masking = True
+
+    def call(self, inputs):
+        return keras.ops.abs(inputs)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+
+def _check_frames(x, needed: int, where: str, shape) -> None:
+    if x.shape[1] < needed:
+        raise ValueError(
+            f"The waveform is too short for SincNet's blocks: {where!r} needs {needed} frames "
+            f"and gets {x.shape[1]}. Received: input_shape={shape}. Use longer clips, fewer "
+            "`conv_filters`, or a smaller `pool_size` / `sinc_kernel_size`."
+        )
+
+
+@register("sincnet")
+def sincnet(
+    input_shape=(2400, 1),
+    num_classes: int = 12,
+    sample_rate: int = 8000,
+    sinc_filters: int = 80,
+    sinc_kernel_size: int = 251,
+    conv_filters=(60, 60),
+    conv_kernel_size: int = 5,
+    pool_size: int = 3,
+    dense_units=(128, 128),
+    activation: str = "leaky_relu",
+    dropout: float = 0.0,
+    head: str = "classification",
+) -> keras.Model:
+    """SincNet: learned sinc band-pass filters on raw audio -> conv blocks -> MLP -> head.
+
+    The recipe of Ravanelli & Bengio: layer-normalised waveform -> SincConv1D -> |.| ->
+    max-pool -> layer norm -> leaky ReLU; then conv blocks (Conv1D -> max-pool -> layer
+    norm -> leaky ReLU); the feature maps are flattened into an MLP (Dense -> batch
+    norm -> leaky ReLU) and the head. Convolutions are "valid" as in the paper. Layer
+    norm here normalises each frame over its channels (as SpeechBrain's SincNet does).
+    The paper's 16 kHz setting is 80 filters of 251 taps (~16 ms) and three 2048-unit
+    dense layers; the defaults keep the filters and shrink the MLP for 8 kHz clips.
+
+    Reference:
+        M. Ravanelli and Y. Bengio, "Speaker Recognition from Raw Waveform with SincNet",
+        IEEE SLT 2018, https://arxiv.org/abs/1808.00158.
+
+    Args:
+        input_shape: (samples, 1), a mono waveform at `sample_rate`.
+        num_classes: output classes (or values, for a regression head).
+        sample_rate: sampling rate of the audio in Hz (sets the filters' band edges).
+        sinc_filters: number of sinc band-pass filters.
+        sinc_kernel_size: taps of each sinc filter (odd).
+        conv_filters: output channels of each conv block after the sinc layer.
+        conv_kernel_size: kernel size of those conv blocks.
+        pool_size: max-pooling after the sinc layer and each conv block.
+        dense_units: width of each MLP layer.
+        activation: activation by name (leaky ReLU in the paper).
+        dropout: dropout after each block and MLP layer.
+        head: "classification", "regression" or "embedding".
+    """
+    heads.check_num_classes(num_classes)
+    shape = heads.check_input_shape(input_shape, 2, "sincnet", "(samples, 1)")
+    if shape[1] != 1:
+        raise ValueError(
+            "Model 'sincnet' reads a mono waveform of shape (samples, 1). Received: "
+            f"input_shape={shape}. Use data.features.type: raw, or a model for feature "
+            "frames (cnn_mlp_rnn, cnn1d)."
+        )
+    if shape[0] is None:
+        raise ValueError(
+            "Model 'sincnet' flattens its feature maps, so the number of samples must be "
+            f"fixed. Received: input_shape={shape}. Set it, e.g. (2400, 1) for 0.3 s at 8 kHz."
+        )
+    inputs = keras.Input(shape, name="inputs")  # (batch, samples, 1)
+    x = keras.layers.LayerNormalization(axis=1, center=False, scale=False, name="input_norm")(
+        inputs
+    )
+    _check_frames(x, sinc_kernel_size, "sinc", shape)
+    x = kzoo_layers.SincConv1D(
+        sinc_filters, sinc_kernel_size, sample_rate=sample_rate, padding="valid", name="sinc"
+    )(x)  # (batch, samples - kernel + 1, sinc_filters)
+    x = Absolute(name="sinc_abs")(x)
+    blocks = [("sinc", None)] + [(f"conv{i}", f) for i, f in enumerate(conv_filters)]
+    for name, filters in blocks:
+        if filters is not None:
+            _check_frames(x, conv_kernel_size, name, shape)
+            x = keras.layers.Conv1D(filters, conv_kernel_size, name=name)(x)
+        _check_frames(x, pool_size, f"{name}_pool", shape)
+        x = keras.layers.MaxPooling1D(pool_size, name=f"{name}_pool")(x)
+        x = keras.layers.LayerNormalization(name=f"{name}_norm")(x)
+        x = parts.activation(activation, f"{name}_act")(x)
+        x = keras.layers.Dropout(dropout, name=f"{name}_dropout")(x)
+    _check_frames(x, 1, "the MLP", shape)
+    # x: (batch, frames, channels)
+    x = keras.layers.Flatten(name="flatten")(x)
+    for i, units in enumerate(dense_units):
+        x = keras.layers.Dense(units, name=f"dense{i}")(x)
+        x = parts.normalization("batch", f"dense{i}_norm")(x)
+        x = parts.activation(activation, f"dense{i}_act")(x)
+        x = keras.layers.Dropout(dropout, name=f"dense{i}_dropout")(x)
+    outputs = heads.apply(x, head, num_classes)
+    return keras.Model(inputs, outputs, name="sincnet")
