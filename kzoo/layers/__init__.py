@@ -1,6 +1,14 @@
 """Layers Keras lacks: SincNet's SincConv, Li-GRU, normalizations, attention, blocks."""
 
 from kzoo.layers.activations import ACTIVATIONS, GELU, Sin, activation
+from kzoo.layers.attention import (
+    ATTENTIONS,
+    AdditiveAttention,
+    MultiHeadAttention,
+    ScaledDotProductAttention,
+    SelfAttention,
+    attention,
+)
 from kzoo.layers.blocks import (
     BottleneckBlock,
     DenseBlock,
@@ -21,6 +29,12 @@ from kzoo.layers.sinc_conv import SincConv1D
 
 __all__ = [
     "ACTIVATIONS",
+    "ATTENTIONS",
+    "AdditiveAttention",
+    "MultiHeadAttention",
+    "ScaledDotProductAttention",
+    "SelfAttention",
+    "attention",
     "NORMALIZATIONS",
     "BottleneckBlock",
     "DenseBlock",
