@@ -492,7 +492,9 @@ def write_reports(directory: Path, tuner) -> dict[str, Any]:
 # --- the runner --------------------------------------------------------------------------
 
 
-def _prepare_directory(directory: Path, record: dict[str, Any], overwrite: bool) -> None:
+def _prepare_directory(
+    directory: Path, record: dict[str, Any], overwrite: bool, shared: bool = False
+) -> None:
     marker = directory / "search.json"
     if overwrite:
         shutil.rmtree(directory / PROJECT, ignore_errors=True)
@@ -507,7 +509,7 @@ def _prepare_directory(directory: Path, record: dict[str, Any], overwrite: bool)
                 "it cannot be resumed with these settings. Pass --overwrite to start afresh, "
                 "or choose another --directory."
             )
-    elif (directory / PROJECT).exists():
+    elif (directory / PROJECT).exists() and not shared:  # workers may have started first
         raise ConfigError(
             f"{directory / PROJECT} exists but {marker} does not: it was not written by "
             "`kzoo tune`. Pass --overwrite or choose another --directory."
@@ -611,7 +613,7 @@ def run(
         "folds": folds,
     }
     if distributed != "worker":
-        _prepare_directory(directory, record, overwrite)
+        _prepare_directory(directory, record, overwrite, shared=distributed is not None)
     else:
         directory.mkdir(parents=True, exist_ok=True)
     with distributed_context(distributed, oracle, tuner_id) as env:
