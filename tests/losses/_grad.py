@@ -10,7 +10,7 @@ def value_and_grad(fn, x):
     if keras.backend.backend() == "jax":
         import jax
 
-        value, grad = jax.value_and_grad(lambda v: fn(v))(x)
+        value, grad = jax.jit(jax.value_and_grad(fn))(x)  # jit: eager scans retrace per op
         return np.asarray(value), np.asarray(grad)
     if keras.backend.backend() == "tensorflow":
         import tensorflow as tf

