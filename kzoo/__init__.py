@@ -24,7 +24,7 @@ __version__ = "0.1.0"
 
 # Parts that import tensorflow-datasets, keras-tuner or tf.data load on first use, so
 # `import kzoo` stays cheap and works on every Keras backend.
-_LAZY = ("data", "training", "tuning", "summary", "recipe", "testing")
+_LAZY = ("data", "training", "tuning", "summary", "recipe", "testing", "plots", "run_dir")
 
 
 def __getattr__(name):
