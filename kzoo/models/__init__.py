@@ -8,6 +8,7 @@ from kzoo.models import (  # noqa: F401  (registers the builders)
     cnn_mlp_rnn,
     convolutional,
     mlp,
+    residual,
     sequences,
     sincnet,
 )
