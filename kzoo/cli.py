@@ -76,6 +76,29 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("demo", help="train the demo model on the embedded vowels data set")
     add_training_options(p)
 
+    p = commands.add_parser("tune", help="search a config's `search` space with Keras Tuner")
+    p.add_argument("config", help="a zoo config name or a YAML file with a `search` block")
+    p.add_argument("--tuner", default="random", help="random | grid | bayesian | hyperband")
+    p.add_argument("--max-trials", type=int, default=10)
+    p.add_argument("--data", metavar="SOURCE")
+    p.add_argument("--data-dir")
+    p.add_argument("--objective", default="val_accuracy")
+    p.add_argument(
+        "--directory",
+        default="tuning",
+        help="results.csv, trials.png, best.yaml and the tuner state",
+    )
+    p.add_argument(
+        "--overwrite", action="store_true", help="discard an earlier search instead of resuming it"
+    )
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--folds", type=int, help="k-fold cross-validation per trial")
+    p.add_argument("--max-retries-per-trial", type=int, default=0)
+    p.add_argument("--max-consecutive-failed-trials", type=int, default=3)
+    p.add_argument("--distributed", choices=("chief", "worker"))
+    p.add_argument("--oracle", metavar="HOST:PORT")
+    p.add_argument("--tuner-id")
+
     p = commands.add_parser(
         "plot-schedule", help="plot a config's learning rate over its planned run"
     )
@@ -175,9 +198,38 @@ def _run(args) -> int | None:
         for key, value in metrics.items():
             print(f"{key}: {value:.4f}")
         print(f"Written to {os.path.join(args.run_dir, 'metrics.json')}")
+    elif args.command == "tune":
+        _tune(args)
     elif args.command == "plot-schedule":
         _plot_schedule(args)
     return None
+
+
+def _tune(args) -> None:
+    from kzoo.tuning import search
+
+    summary = search.run(
+        args.config,
+        tuner=args.tuner,
+        max_trials=args.max_trials,
+        source=args.data,
+        data_dir=args.data_dir,
+        objective=args.objective,
+        directory=args.directory,
+        overwrite=args.overwrite,
+        epochs=args.epochs,
+        folds=args.folds,
+        max_retries_per_trial=args.max_retries_per_trial,
+        max_consecutive_failed_trials=args.max_consecutive_failed_trials,
+        distributed=args.distributed,
+        oracle=args.oracle,
+        tuner_id=args.tuner_id,
+    )
+    best = summary.get("best") or {}
+    if best:
+        print(f"Best trial {best.get('trial')}: {args.objective}={best.get('objective')}")
+        print(f"Best config: {best.get('config')} (kzoo train {best.get('config')})")
+    print(f"Results in {summary.get('directory', args.directory)}")
 
 
 def _plot_schedule(args) -> None:
@@ -187,7 +239,13 @@ def _plot_schedule(args) -> None:
     train = config["train"]
     steps = args.steps_per_epoch
     if steps is None:
-        steps = max(1, -(-data.load(config["data"], train["batch_size"]).sizes["train"] // train["batch_size"]))
+        steps = max(
+            1,
+            -(
+                -data.load(config["data"], train["batch_size"]).sizes["train"]
+                // train["batch_size"]
+            ),
+        )
     if steps < 1:
         raise ValueError(f"--steps-per-epoch must be a positive integer. Received: {steps}.")
     rate = recipe.schedule(config, steps) or recipe.optimizer(config, steps).learning_rate

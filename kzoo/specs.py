@@ -46,11 +46,17 @@ def build(
 
 
 def snake_case(name: str) -> str:
-    """`SparseCategoricalCrossentropy` -> `sparse_categorical_crossentropy`."""
+    """`SparseTopKCategoricalAccuracy` -> `sparse_top_k_categorical_accuracy`, `KLDivergence` -> `kl_divergence`.
+
+    >>> snake_case("SparseTopKCategoricalAccuracy"), snake_case("KLDivergence"), snake_case("CTC")
+    ('sparse_top_k_categorical_accuracy', 'kl_divergence', 'ctc')
+    """
     out = []
     for i, ch in enumerate(name):
-        if ch.isupper() and i and not name[i - 1].isupper():
-            out.append("_")
+        if ch.isupper() and i:
+            previous, following = name[i - 1], name[i + 1 : i + 2]
+            if not previous.isupper() or following.islower():
+                out.append("_")
         out.append(ch.lower())
     return "".join(out)
 

@@ -93,3 +93,16 @@ def test_plot_schedule_writes_a_png(capsys, tmp_path):
 def test_plot_schedule_bad_steps(capsys, tmp_path):
     code, _, err = run(capsys, "plot-schedule", "mlp", "--steps-per-epoch", "0", "--output", str(tmp_path / "lr.png"))
     assert code == 2 and "--steps-per-epoch must be a positive integer" in err
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["tune", "mlp", "--tuner", "randm"], "--tuner must be one of"),
+        (["tune", "mlp", "--max-trials", "0"], "max-trials"),
+        (["tune", "nope"], "Unknown config 'nope'"),
+    ],
+)
+def test_tune_errors(capsys, argv, message):
+    code, _, err = run(capsys, *argv)
+    assert code == 2 and message in err, err
