@@ -1,6 +1,5 @@
 """Metrics by name, and kzoo's own: classification error, token error rate."""
 
-import re
 
 import keras
 from keras import ops
@@ -8,10 +7,6 @@ from keras import ops
 from kzoo import specs
 from kzoo.losses.ctc import _check_blank_index
 from kzoo.losses.masked import keras_mask
-
-
-def _snake(name):
-    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name).lower()
 
 
 def _as_labels(y_true, y_pred):
@@ -258,7 +253,4 @@ def get(spec):
     if not kwargs:
         return name
     table = specs.classes_by_name(keras.metrics, keras.metrics.Metric)
-    # `specs.snake_case` joins a one-letter word to the next ("TopK..." ->
-    # "top_kcategorical"); accept Keras's own spelling too.
-    table.update({_snake(cls.__name__): cls for cls in table.values()})
     return specs.build(spec, table, "metric")
