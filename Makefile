@@ -27,7 +27,7 @@ test: $(VENV)/.installed-test
 	$(MAKE) --no-print-directory lint test-tf test-jax
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check kzoo tests examples benchmarks
+	$(BIN)/ruff check kzoo tests $(wildcard examples benchmarks)
 
 test-tf: $(VENV)/.installed-test
 	KERAS_BACKEND=tensorflow $(BIN)/python -m pytest -q
