@@ -36,7 +36,6 @@ test-jax: $(VENV)/.installed-test
 	KERAS_BACKEND=jax $(BIN)/python -m pytest -q $(wildcard $(CORE_TESTS))
 
 bench: $(VENV)/.installed-test
-	$(BIN)/python -m pip install --quiet -e ".[bench]" || echo "bench extra unavailable: reference cases will be skipped"
 	$(BIN)/python -m benchmarks
 
 clean:

@@ -1,0 +1,1 @@
+"""Speed comparisons, each printed as a ratio against a reference measured in the same run."""
