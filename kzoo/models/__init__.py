@@ -5,12 +5,15 @@ accidental import.
 """
 
 from kzoo.models import (  # noqa: F401  (registers the builders)
+    autoencoders,
     cnn_mlp_rnn,
     convolutional,
     mlp,
     residual,
     sequences,
     sincnet,
+    text,
+    transformer,
 )
 from kzoo.registry import describe, get, list, register
 
