@@ -42,6 +42,7 @@ TRAIN_DEFAULTS: dict[str, Any] = {
 DATA_DEFAULTS: dict[str, Any] = {
     "source": "vowels",
     "task": None,  # which label set: `vowel` or `speaker` for vowels; None for one-label sources
+    "targets": "labels",  # `labels`, or `inputs` for autoencoders (the target is the input)
     "features": {"type": "raw"},
     "validation_split": 0.1,
     "test_split": 0.1,
@@ -291,6 +292,11 @@ def validate(config: dict[str, Any]) -> None:
         raise ConfigError(
             f"{source}: `train.callbacks` must map callback names to their arguments, e.g. "
             f"{{early_stopping: {{patience: 3}}}}. Received: {train['callbacks']!r}."
+        )
+    if config["data"]["targets"] not in ("labels", "inputs"):
+        raise ConfigError(
+            f"{source}: `data.targets` must be `labels` (classification) or `inputs` "
+            f"(reconstruction, for autoencoders). Received: {config['data']['targets']!r}."
         )
     for key in ("validation_split", "test_split"):
         value = config["data"][key]

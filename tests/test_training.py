@@ -91,3 +91,18 @@ def test_divergence_stops_and_keeps_the_last_good_checkpoint(tmp_path, folder):
     with pytest.raises(training.TrainingDiverged, match="diverged"):
         training.train(config, source=str(folder), output=tmp_path / "run", verbose=0)
     assert not (tmp_path / "run" / "metrics.json").exists()
+
+
+def test_autoencoder_trains_on_its_inputs(tmp_path, folder):
+    config = configs.load(
+        "autoencoder",
+        ["train.epochs=1", "train.batch_size=8", "data.features={type: logmel, num_mel_bins: 16}", "args.units=[16]", "args.latent_dim=4"],
+    )
+    results = training.train(config, source=str(folder), output=tmp_path / "run", verbose=0)
+    assert set(results["test"]) == {"loss", "mae"}
+    assert configs.load(tmp_path / "run" / "config.yaml")["data"]["targets"] == "inputs"
+
+
+def test_bad_targets(tmp_path):
+    with pytest.raises(kzoo.ConfigError, match="data.targets"):
+        configs.load("mlp", ["data.targets=input"])

@@ -84,8 +84,9 @@ def prepare(examples: Examples, data: dict[str, Any], batch_size: int, seed: int
         )
     if examples.kind == "text":
         inputs, extra["vocab_size"] = _vectorize(inputs, train_idx)
+    targets = inputs if data["targets"] == "inputs" else examples.labels
     arrays = {
-        name: (inputs[idx], examples.labels[idx])
+        name: (inputs[idx], targets[idx])
         for name, idx in (("train", train_idx), ("validation", val_idx), ("test", test_idx))
     }
 
@@ -107,7 +108,7 @@ def prepare(examples: Examples, data: dict[str, Any], batch_size: int, seed: int
         num_classes=len(examples.class_names),
         class_names=list(examples.class_names),
         input_shape=tuple(int(d) for d in inputs.shape[1:]),
-        sizes={name: len(y) for name, (_, y) in arrays.items()},
+        sizes={name: len(x) for name, (x, _) in arrays.items()},
         sample_rate=examples.sample_rate,
         arrays=arrays,
         **extra,

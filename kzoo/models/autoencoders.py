@@ -1,7 +1,7 @@
 """Autoencoders: plain, denoising, sparse and variational; dense or convolutional.
 
 Every model maps its input to a reconstruction of the same shape and trains with
-`mse` against the inputs themselves (`data.task: reconstruction`). The model is
+`mse` against the inputs themselves (`data.targets: inputs`). The model is
 `decoder(encoder(x))` with the two halves as named sub-models, so
 `model.get_layer("encoder")` embeds data and `model.get_layer("decoder")` decodes
 codes (for the VAE: samples from the prior).
