@@ -20,6 +20,7 @@ import io
 import json
 import math
 import os
+import re
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -40,6 +41,25 @@ def write_atomic(path: Path, write: Callable[[str], None]) -> None:
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+
+
+# `write_atomic`'s temporary names: "." + stem + "-" + mkstemp's 8 random characters + suffix.
+_TEMPORARY = re.compile(r"^\..+-[a-z0-9_]{8}(\.[^.]+)*$")
+
+
+def remove_temporaries(directory: Path) -> list[Path]:
+    """Removes the temporary files a killed `write_atomic` left in `directory`; returns them.
+
+    A SIGKILL skips `write_atomic`'s clean-up, so a run killed mid-write leaves one
+    `.NAME-XXXXXXXX.SUFFIX` file (never a half-written final file); resuming removes it.
+    """
+    directory = Path(directory)
+    if not directory.is_dir():
+        return []
+    removed = [p for p in directory.iterdir() if p.is_file() and _TEMPORARY.match(p.name)]
+    for path in removed:
+        path.unlink()
+    return removed
 
 
 def write_text(path: Path, text: str) -> None:

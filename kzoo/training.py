@@ -97,6 +97,8 @@ def _prepare_output(output: Path, resume: bool, overwrite: bool) -> None:
                 f"Cannot resume: {output} holds no checkpoint of an earlier run. Start a new "
                 "run without --resume, or point --output at the run to continue."
             )
+        for directory in (output, checkpoint.parent):  # what a killed write left behind
+            run_dir.remove_temporaries(directory)
         return
     if output.exists() and any(output.iterdir()):
         if not overwrite:
