@@ -1,103 +1,81 @@
 """`make bench`: kzoo against its references, side by side in one process.
 
-Each case times kzoo's operation and the reference's on the same shapes, as the
-median of several runs after warm-up (min and max shown), and prints the ratio
-kzoo / reference. The table is also written to benchmarks/results.md, which the
-README quotes. Run with `python -m benchmarks [--repeats N]`.
+Each comparison times kzoo's operation and the reference's on the same shapes,
+alternating runs after warm-up, and reports the median (min-max) of each and
+the ratio kzoo / reference with its target. Cases:
+
+  layers     Li-GRU vs GRU, SincConv1D vs Conv1D, import time
+  losses     CTC, focal and masked NLL vs the closest Keras losses (issue #4)
+  zoo        kzoo.models.get(...) vs the same network written by hand (issue #8)
+  precision  jit_compile False/True x float32 / mixed_bfloat16 / mixed_float16 (issue #8)
+  scaling    LiGRU(256) step time vs batch size and sequence length (issue #8)
+
+`python -m benchmarks` runs everything and writes benchmarks/results.md and
+benchmarks/scaling.png; `--only losses,zoo` runs some cases and `--quick` a
+smaller, faster pass (neither writes files unless `--write`).
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
-import subprocess
+import importlib
+import os
 import sys
 import time
 from pathlib import Path
 
-import keras
-import numpy as np
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import kzoo
+import keras  # noqa: E402
 
-
-def timed(step, repeats: int, warmup: int = 2) -> list[float]:
-    for _ in range(warmup):
-        step()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - start)
-    return times
+CASES = ("layers", "losses", "zoo", "precision", "scaling")
+HERE = Path(__file__).parent
 
 
-def train_step(layer_factory, x):
-    """A compiled one-layer model's train_on_batch, the unit both sides are timed with."""
-    inputs = keras.Input(x.shape[1:])
-    outputs = layer_factory()(inputs)
-    model = keras.Model(inputs, outputs)
-    model.compile(optimizer="sgd", loss="mse")
-    y = np.zeros(model.output.shape[1:], "float32")[None].repeat(len(x), 0)
-    return lambda: model.train_on_batch(x, y)
-
-
-def case_ligru(repeats):
-    x = np.random.default_rng(0).standard_normal((16, 200, 40)).astype("float32")
-    return (
-        "LiGRU(256) train step vs keras GRU(256), batch 16 x 200 steps x 40",
-        timed(train_step(lambda: kzoo.layers.LiGRU(256, return_sequences=True), x), repeats),
-        timed(train_step(lambda: keras.layers.GRU(256, return_sequences=True), x), repeats),
-        0.8,
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks", description=__doc__.splitlines()[0]
     )
-
-
-def case_sinc(repeats):
-    x = np.random.default_rng(0).standard_normal((16, 16000, 1)).astype("float32")
-    return (
-        "SincConv1D(80, 251) fwd+bwd vs Conv1D(80, 251), 16 x 1 s at 16 kHz",
-        timed(train_step(lambda: kzoo.layers.SincConv1D(80, 251, sample_rate=16000), x), repeats),
-        timed(train_step(lambda: keras.layers.Conv1D(80, 251, padding="same"), x), repeats),
-        None,
+    parser.add_argument("--repeats", type=int, default=None, help="timed runs per measurement")
+    parser.add_argument("--only", default="", help=f"comma-separated cases of {', '.join(CASES)}")
+    parser.add_argument("--quick", action="store_true", help="smaller shapes, fewer runs")
+    parser.add_argument(
+        "--write", action="store_true", help="write results.md / scaling.png on partial runs too"
     )
+    args = parser.parse_args(argv)
+    names = [n.strip() for n in args.only.split(",") if n.strip()] or list(CASES)
+    unknown = [n for n in names if n not in CASES]
+    if unknown:
+        parser.error(f"unknown case(s) {unknown}; choose from {', '.join(CASES)}")
+    repeats = args.repeats or (3 if args.quick else 5)
+    write = args.write or (not args.only and not args.quick)
 
-
-def case_import(repeats):
-    def importing(module):
-        return lambda: subprocess.run([sys.executable, "-c", f"import {module}"], check=True)
-
-    return (
-        "import kzoo vs import keras (fresh interpreter)",
-        timed(importing("kzoo"), max(3, repeats // 2), warmup=1),
-        timed(importing("keras"), max(3, repeats // 2), warmup=1),
-        None,
-    )
-
-
-CASES = (case_ligru, case_sinc, case_import)
-
-
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=7)
-    args = parser.parse_args()
+    start = time.perf_counter()
     lines = [
-        f"Backend: {keras.backend.backend()}, Keras {keras.__version__}; median (min-max) seconds of {args.repeats} runs after warm-up.",
+        "# Benchmarks",
         "",
-        "| case | kzoo | reference | ratio | target |",
-        "|---|---|---|---|---|",
+        f"Backend: {keras.backend.backend()}, Keras {keras.__version__}, CPU. "
+        f"Median (min-max) of {repeats} runs after warm-up; kzoo and its reference "
+        "run alternately in one process. Produced by `python -m benchmarks`"
+        + (" --quick" if args.quick else "")
+        + ".",
+        "",
     ]
-    for case in CASES:
-        name, ours, theirs, target = case(args.repeats)
-        ratio = statistics.median(ours) / statistics.median(theirs)
-        verdict = "" if target is None else (f"<= {target} ok" if ratio <= target else f"<= {target} MISSED")
-        lines.append(
-            f"| {name} | {statistics.median(ours):.4f} ({min(ours):.4f}-{max(ours):.4f}) "
-            f"| {statistics.median(theirs):.4f} ({min(theirs):.4f}-{max(theirs):.4f}) | {ratio:.2f}x | {verdict} |"
-        )
-        print(lines[-1], flush=True)
-    (Path(__file__).parent / "results.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines[:1]))
+    for name in names:
+        print(f"== {name}", flush=True)
+        module = importlib.import_module(f"benchmarks.{name}")
+        case_start = time.perf_counter()
+        if name == "scaling":
+            section = module.run(repeats, args.quick, plot=HERE / "scaling.png" if write else None)
+        else:
+            section = module.run(repeats, args.quick)
+        print(f"   ({time.perf_counter() - case_start:.0f} s)", flush=True)
+        lines += section
+    lines.append(f"Total wall time: {time.perf_counter() - start:.0f} s.")
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if write:
+        (HERE / "results.md").write_text(text)
     return 0
 
 

@@ -1,0 +1,117 @@
+"""Timing helpers shared by the benchmark cases.
+
+Every comparison times kzoo and its reference in the same process, warm-up
+first, then alternating one run of each so that load from other processes on
+the machine falls on both sides alike. Results are the median of the runs with
+their min and max.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+
+
+def timed(step: Callable[[], object], repeats: int, warmup: int = 2) -> list[float]:
+    """Seconds of each of `repeats` calls of `step`, after `warmup` untimed calls."""
+    for _ in range(warmup):
+        step()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def timed_pair(
+    ours, theirs, repeats: int, warmup: int = 2, min_sample: float = 0.05
+) -> tuple[list[float], list[float]]:
+    """Per-call seconds of two steps timed in alternation (ours, theirs, ours, ...).
+
+    After warming both up, steps faster than `min_sample` seconds are called
+    several times per sample (the same count on both sides) so that timer and
+    scheduler noise stays small against the measured time.
+    """
+    for _ in range(warmup):
+        ours()
+        theirs()
+    fastest = min(timed(ours, 1, warmup=0)[0], timed(theirs, 1, warmup=0)[0])
+    inner = max(1, math.ceil(min_sample / max(fastest, 1e-6)))
+    a, b = [], []
+    for _ in range(repeats):
+        for step, out in ((ours, a), (theirs, b)):
+            start = time.perf_counter()
+            for _ in range(inner):
+                step()
+            out.append((time.perf_counter() - start) / inner)
+    return a, b
+
+
+def spread(times: list[float], scale: float = 1.0, digits: int = 4) -> str:
+    """`median (min-max)` of `times` multiplied by `scale`."""
+    values = [t * scale for t in times]
+    return f"{statistics.median(values):.{digits}f} ({min(values):.{digits}f}-{max(values):.{digits}f})"
+
+
+@dataclass
+class Comparison:
+    """One kzoo-vs-reference row. `higher_is_better` for throughputs."""
+
+    name: str
+    ours: list[float]
+    theirs: list[float]
+    target: float | None = None
+    higher_is_better: bool = False
+    digits: int = 4
+
+    @property
+    def ratio(self) -> float:
+        return statistics.median(self.ours) / statistics.median(self.theirs)
+
+    def verdict(self) -> str:
+        if self.target is None:
+            return ""
+        if self.higher_is_better:
+            ok = self.ratio >= self.target
+            return f">= {self.target} {'ok' if ok else 'MISSED'}"
+        ok = self.ratio <= self.target
+        return f"<= {self.target} {'ok' if ok else 'MISSED'}"
+
+    def row(self) -> str:
+        return (
+            f"| {self.name} | {spread(self.ours, digits=self.digits)} "
+            f"| {spread(self.theirs, digits=self.digits)} | {self.ratio:.2f}x | {self.verdict()} |"
+        )
+
+
+def comparison_table(title: str, unit: str, rows: list[Comparison], note: str = "") -> list[str]:
+    lines = [f"## {title}", ""]
+    if note:
+        lines += [note, ""]
+    lines += [
+        f"| case | kzoo ({unit}) | reference ({unit}) | ratio kzoo/ref | target |",
+        "|---|---|---|---|---|",
+        *[r.row() for r in rows],
+        "",
+    ]
+    return lines
+
+
+def train_step(model: keras.Model, x, y) -> Callable[[], object]:
+    """`model.train_on_batch(x, y)` as a zero-argument step."""
+    return lambda: model.train_on_batch(x, y)
+
+
+def random_batch(shape, seed: int = 0, dtype: str = "float32") -> np.ndarray:
+    return np.random.default_rng(seed).standard_normal(shape).astype(dtype)
+
+
+def random_labels(shape, num_classes: int, seed: int = 1, low: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).integers(low, num_classes, size=shape).astype("int32")
