@@ -99,6 +99,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--oracle", metavar="HOST:PORT")
     p.add_argument("--tuner-id")
 
+    p = commands.add_parser("export", help="export a trained run: SavedModel, ONNX or LiteRT")
+    p.add_argument("run_dir", help="a directory written by `kzoo train`")
+    p.add_argument("--format", default="saved_model", choices=("saved_model", "onnx", "litert"))
+    p.add_argument(
+        "--output",
+        metavar="PATH",
+        help="default: RUN_DIR/export/<saved_model|model.onnx|model.tflite>",
+    )
+    p.add_argument("--overwrite", action="store_true", help="replace an existing artifact")
+
     p = commands.add_parser(
         "plot-schedule", help="plot a config's learning rate over its planned run"
     )
@@ -202,6 +212,11 @@ def _run(args) -> int | None:
         _tune(args)
     elif args.command == "plot-schedule":
         _plot_schedule(args)
+    elif args.command == "export":
+        from kzoo import export
+
+        path = export.export(args.run_dir, args.format, args.output, args.overwrite)
+        print(f"Exported {args.format} to {path}")
     return None
 
 

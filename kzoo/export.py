@@ -1,0 +1,212 @@
+"""Exporting a trained run for serving: TensorFlow SavedModel, ONNX or LiteRT (TFLite).
+
+`kzoo export RUN_DIR --format saved_model|onnx|litert` loads the run's `model.keras`
+and writes the artifact through Keras's own `Model.export(filepath, format=...)`.
+What each format needs beyond kzoo's own dependencies, by Keras backend (Keras 3.15):
+
+| format        | tensorflow               | jax                       | torch             |
+| ------------- | ------------------------ | ------------------------- | ----------------- |
+| `saved_model` | (tensorflow)             | (tensorflow, via jax2tf)  | not supported     |
+| `onnx`        | `tf2onnx`, `onnx`        | `jax2onnx`                | `onnx`, `onnxscript` |
+| `litert`      | (tensorflow's converter) | not supported             | `litert-torch`    |
+
+Those packages are left out of kzoo's dependencies (tf2onnx pins old protobuf and
+numpy releases); a missing one is named in the error, with the pip command.
+`run_exported` runs an artifact on numpy inputs so it can be checked against Keras.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from kzoo import run_dir
+from kzoo.errors import ConfigError, check_choice
+
+# kzoo's format name -> (Keras's format name, default file name in RUN_DIR/export/).
+FORMATS = {
+    "saved_model": ("tf_saved_model", "saved_model"),
+    "onnx": ("onnx", "model.onnx"),
+    "litert": ("litert", "model.tflite"),
+}
+
+# (format, backend) -> (module, pip package) pairs Keras imports for that export.
+REQUIREMENTS: dict[tuple[str, str], list[tuple[str, str]]] = {
+    ("saved_model", "tensorflow"): [("tensorflow", "tensorflow")],
+    ("saved_model", "jax"): [("tensorflow", "tensorflow")],
+    ("onnx", "tensorflow"): [("tf2onnx", "tf2onnx"), ("onnx", "onnx")],
+    ("onnx", "jax"): [("jax2onnx", "jax2onnx")],
+    ("onnx", "torch"): [("onnx", "onnx"), ("onnxscript", "onnxscript")],
+    ("litert", "tensorflow"): [("tensorflow", "tensorflow")],
+    ("litert", "torch"): [("litert_torch", "litert-torch")],
+}
+
+
+def check_requirements(format: str, backend: str | None = None) -> None:
+    """Raises a `ConfigError` naming what to install when `format` cannot be written here."""
+    import keras
+
+    check_choice("format", format, FORMATS)
+    backend = backend or keras.backend.backend()
+    needed = REQUIREMENTS.get((format, backend))
+    if needed is None:
+        supported = sorted(b for f, b in REQUIREMENTS if f == format)
+        raise ConfigError(
+            f"Export format {format!r} is not available on the {backend} backend of Keras. "
+            f"It works on: {', '.join(supported)}. Set KERAS_BACKEND to one of them and rerun."
+        )
+    missing = [pip for module, pip in needed if importlib.util.find_spec(module) is None]
+    if missing:
+        raise ConfigError(
+            f"Export format {format!r} on the {backend} backend needs the package(s) "
+            f"{', '.join(missing)}, which are not installed. Install them with "
+            f"`pip install {' '.join(missing)}` and rerun."
+        )
+
+
+def default_output(run: str | Path, format: str) -> Path:
+    """Where `export` writes by default: RUN_DIR/export/saved_model, model.onnx or model.tflite."""
+    check_choice("format", format, FORMATS)
+    return Path(run) / "export" / FORMATS[format][1]
+
+
+def export(
+    run: str | Path,
+    format: str = "saved_model",
+    output: str | Path | None = None,
+    overwrite: bool = False,
+) -> Path:
+    """Exports the model of a run directory; returns the artifact's path.
+
+    Args:
+        run: a directory written by `kzoo train` (it must hold `model.keras`), or the
+            path of a `.keras` file.
+        format: `saved_model` (a directory), `onnx` (a `.onnx` file) or `litert` (a
+            `.tflite` file).
+        output: where to write (default: `RUN_DIR/export/<saved_model|model.onnx|model.tflite>`).
+        overwrite: replace an existing artifact at `output`.
+
+    The artifact is written under a temporary name and renamed into place, so a failed
+    export leaves nothing behind.
+    """
+    check_choice("format", format, FORMATS)
+    run = Path(run)
+    source = run if run.suffix == ".keras" and run.is_file() else run / "model.keras"
+    if not source.is_file():
+        raise ConfigError(
+            f"{run} is not a finished run directory: it has no model.keras. Pass a directory "
+            "written by `kzoo train` (or a .keras file)."
+        )
+    output = Path(output) if output else default_output(source.parent, format)
+    if format == "litert" and output.suffix != ".tflite":
+        raise ConfigError(
+            f"A LiteRT artifact is a .tflite file. Received: --output {output}. "
+            f"Try {output.with_suffix('.tflite')}."
+        )
+    if format == "onnx" and output.suffix != ".onnx":
+        raise ConfigError(
+            f"An ONNX artifact is a .onnx file. Received: --output {output}. "
+            f"Try {output.with_suffix('.onnx')}."
+        )
+    if output.exists() and not overwrite:
+        raise ConfigError(
+            f"{output} already exists. Pass --overwrite to replace it, or choose another --output."
+        )
+    check_requirements(format)
+
+    import keras
+
+    model = keras.saving.load_model(source)
+    keras_format = FORMATS[format][0]
+    output.parent.mkdir(parents=True, exist_ok=True)
+    if format == "saved_model":
+        staging = Path(tempfile.mkdtemp(prefix=f".{output.name}-", dir=output.parent))
+        try:
+            model.export(str(staging), format=keras_format, verbose=False)
+            if output.exists():
+                shutil.rmtree(output) if output.is_dir() else output.unlink()
+            os.replace(staging, output)
+        finally:
+            if staging.exists():
+                shutil.rmtree(staging)
+    else:
+        run_dir.write_atomic(
+            output, lambda tmp: model.export(tmp, format=keras_format, verbose=False)
+        )
+    _apply_umask(output)
+    return output
+
+
+def _apply_umask(path: Path) -> None:
+    """Temporary files are private (0600); the artifact gets the usual permissions."""
+    umask = os.umask(0)
+    os.umask(umask)
+    path.chmod((0o777 if path.is_dir() else 0o666) & ~umask)
+
+
+def run_exported(path: str | Path, format: str, inputs: Any) -> np.ndarray:
+    """Runs an exported artifact on numpy `inputs` (one array) and returns its output.
+
+    `saved_model` needs TensorFlow; `onnx` needs `onnxruntime`; `litert` uses
+    `ai_edge_litert` when installed, else TensorFlow's `tf.lite.Interpreter`. A missing
+    runtime raises a `ConfigError` naming the package.
+    """
+    check_choice("format", format, FORMATS)
+    inputs = np.asarray(inputs)
+    if format == "saved_model":
+        import tensorflow as tf
+
+        loaded = tf.saved_model.load(str(path))
+        serve = loaded.signatures["serving_default"]
+        (name,) = serve.structured_input_signature[1]
+        outputs = serve(**{name: tf.constant(inputs)})
+        return np.asarray(next(iter(outputs.values())))
+    if format == "onnx":
+        if importlib.util.find_spec("onnxruntime") is None:
+            raise ConfigError(
+                "Running an ONNX artifact needs onnxruntime: `pip install onnxruntime`."
+            )
+        import onnxruntime
+
+        session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        feed = {session.get_inputs()[0].name: inputs}
+        return np.asarray(session.run(None, feed)[0])
+    return _run_litert(Path(path), inputs)
+
+
+def _run_litert(path: Path, inputs: np.ndarray) -> np.ndarray:
+    if importlib.util.find_spec("ai_edge_litert") is not None:
+        from ai_edge_litert.interpreter import Interpreter
+    else:
+        import tensorflow as tf
+
+        Interpreter = tf.lite.Interpreter
+    with warnings.catch_warnings():
+        # tf.lite.Interpreter warns that it moves to ai_edge_litert; it still works.
+        warnings.simplefilter("ignore", UserWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        interpreter = Interpreter(model_path=str(path))
+    detail = interpreter.get_input_details()[0]
+    if tuple(detail["shape"]) != inputs.shape:
+        interpreter.resize_tensor_input(detail["index"], inputs.shape)
+    interpreter.allocate_tensors()
+    interpreter.set_tensor(detail["index"], inputs.astype(detail["dtype"]))
+    interpreter.invoke()
+    return np.asarray(interpreter.get_tensor(interpreter.get_output_details()[0]["index"]))
+
+
+__all__ = [
+    "FORMATS",
+    "REQUIREMENTS",
+    "check_requirements",
+    "default_output",
+    "export",
+    "run_exported",
+]
