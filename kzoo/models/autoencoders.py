@@ -12,73 +12,13 @@ from __future__ import annotations
 import math
 
 import keras
-from keras import ops
 
 from kzoo.errors import check_choice
+from kzoo.losses import VariationalSampling
 from kzoo.models import heads, parts
 from kzoo.registry import register
 
 ARCHITECTURES = ("dense", "conv")
-
-
-@keras.saving.register_keras_serializable(package="kzoo")
-class VariationalSampling(keras.layers.Layer):
-    """The VAE's reparameterised sample z = mean + exp(log_var / 2) * eps, plus its KL loss.
-
-    In training it draws eps ~ N(0, I) and adds
-    `kl_weight * mean_batch(-0.5 * sum(1 + log_var - mean^2 - exp(log_var)))`, the KL
-    divergence of N(mean, exp(log_var)) from N(0, I), to the model's losses; at
-    inference it returns the mean, so predictions are deterministic.
-
-    Reference:
-        D. P. Kingma and M. Welling, "Auto-Encoding Variational Bayes", ICLR 2014,
-        https://arxiv.org/abs/1312.6114.
-
-    Args:
-        kl_weight: float, factor on the KL term. Defaults to 1.0.
-        seed: int or None, seed of the noise.
-        **kwargs: base `Layer` arguments.
-
-    Call arguments:
-        inputs: `[mean, log_var]`, each `(batch, latent_dim)`.
-        training: bool, sample (True) or return the mean.
-
-    Example:
-
-    >>> import numpy as np
-    >>> from kzoo.models.autoencoders import VariationalSampling
-    >>> mean = np.ones((2, 3), "float32")
-    >>> z = VariationalSampling()([mean, np.zeros((2, 3), "float32")], training=False)
-    >>> np.asarray(z).tolist()[0]
-    [1.0, 1.0, 1.0]
-    """
-
-    def __init__(self, kl_weight=1.0, seed=None, **kwargs):
-        super().__init__(**kwargs)
-        if not isinstance(kl_weight, (int, float)) or kl_weight < 0:
-            raise ValueError(
-                f"Argument `kl_weight` must be a number >= 0. Received: kl_weight={kl_weight!r}."
-            )
-        self.kl_weight = kl_weight
-        self.seed = seed
-        self.seed_generator = keras.random.SeedGenerator(seed)
-
-    def call(self, inputs, training=None):
-        mean, log_var = inputs
-        if not training:
-            return mean
-        kl = -0.5 * ops.sum(1.0 + log_var - ops.square(mean) - ops.exp(log_var), axis=-1)
-        self.add_loss(self.kl_weight * ops.mean(kl))
-        eps = keras.random.normal(ops.shape(mean), dtype=mean.dtype, seed=self.seed_generator)
-        return mean + ops.exp(0.5 * log_var) * eps
-
-    def compute_output_shape(self, input_shape):
-        return input_shape[0]
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(kl_weight=self.kl_weight, seed=self.seed)
-        return config
 
 
 def _check_sizes(**sizes):
@@ -155,8 +95,13 @@ def _build(
     if variational:
         mean = keras.layers.Dense(latent_dim, name="z_mean")(x)
         log_var = keras.layers.Dense(latent_dim, name="z_log_var")(x)
+        if kl_weight is not None and (not isinstance(kl_weight, (int, float)) or kl_weight < 0):
+            raise ValueError(
+                f"Argument `kl_weight` must be a number >= 0, or None for 2 / input values. "
+                f"Received: kl_weight={kl_weight!r}."
+            )
         weight = 2.0 / size if kl_weight is None else kl_weight
-        code = VariationalSampling(weight, seed=seed, name="sampling")([mean, log_var])
+        code = VariationalSampling(beta=weight, seed=seed, name="sampling")([mean, log_var])
         encoder = keras.Model(inputs, [mean, log_var, code], name="encoder")
     else:
         code = keras.layers.Dense(latent_dim, name="code")(x)  # (batch, latent_dim)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import kzoo
-from kzoo.models.autoencoders import VariationalSampling
+from kzoo.losses import VariationalSampling
 
 NAMES = ["autoencoder", "denoising_autoencoder", "sparse_autoencoder", "vae"]
 
@@ -37,11 +37,11 @@ def test_vae_adds_the_kl_term_in_training_only_and_decodes_prior_samples():
 
 
 def test_kl_of_the_standard_normal_is_zero_and_known_otherwise():
-    layer = VariationalSampling(kl_weight=1.0)
+    layer = VariationalSampling(beta=1.0)
     zeros = np.zeros((2, 3), "float32")
     layer([zeros, zeros], training=True)
     assert abs(float(keras.ops.convert_to_numpy(layer.losses[0]))) < 1e-7
-    layer = VariationalSampling(kl_weight=0.5)
+    layer = VariationalSampling(beta=0.5)
     layer([np.ones((2, 3), "float32"), zeros], training=True)
     # KL(N(1, 1) || N(0, 1)) = 1/2 per dimension, 3 dimensions, times kl_weight
     assert float(keras.ops.convert_to_numpy(layer.losses[0])) == pytest.approx(0.75)
