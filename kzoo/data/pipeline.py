@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
+from kzoo.data import augment as augmentation
 from kzoo.data import features as audio_features
 from kzoo.data.examples import Examples
 from kzoo.errors import ConfigError
@@ -72,6 +73,10 @@ def prepare(examples: Examples, data: dict[str, Any], batch_size: int, seed: int
     """Turns loaded examples into the batched splits the training runner fits on."""
     if len(examples) == 0:
         raise ConfigError("The data set is empty: the source yielded no examples.")
+    feature_type = (
+        audio_features.resolve(data["features"])["type"] if examples.kind == "audio" else None
+    )
+    augment = augmentation.resolve(data.get("augment"), feature_type)
     inputs, extra = _inputs(examples, data)
     train_idx, val_idx, test_idx = split_indices(
         examples.labels, data["validation_split"], data["test_split"], seed, examples.test_mask
@@ -99,6 +104,7 @@ def prepare(examples: Examples, data: dict[str, Any], batch_size: int, seed: int
             dataset = dataset.shuffle(
                 min(len(y), data["shuffle_buffer"]), seed=seed, reshuffle_each_iteration=True
             )
+            dataset = augmentation.apply(dataset, augment, seed)  # training split only
         return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
     return Dataset(
