@@ -283,6 +283,14 @@ def validate(config: dict[str, Any]) -> None:
             raise ConfigError(
                 f"{source}: `train.{key}` must be a positive integer. Received: {value!r}."
             )
+    seed = train["seed"]
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise ConfigError(f"{source}: `train.seed` must be an integer. Received: {seed!r}.")
+    if train["jit_compile"] not in (True, False, "auto"):
+        raise ConfigError(
+            f"{source}: `train.jit_compile` must be true, false or auto. "
+            f"Received: {train['jit_compile']!r}."
+        )
     if not isinstance(train["metrics"], list):
         raise ConfigError(
             f"{source}: `train.metrics` must be a list such as [accuracy]. "
@@ -297,6 +305,17 @@ def validate(config: dict[str, Any]) -> None:
         raise ConfigError(
             f"{source}: `data.targets` must be `labels` (classification) or `inputs` "
             f"(reconstruction, for autoencoders). Received: {config['data']['targets']!r}."
+        )
+    task = config["data"]["task"]
+    if task is not None and not isinstance(task, str):
+        raise ConfigError(
+            f"{source}: `data.task` must name a label set (e.g. vowel or speaker) or be null. "
+            f"Received: {task!r}."
+        )
+    buffer = config["data"]["shuffle_buffer"]
+    if isinstance(buffer, bool) or not isinstance(buffer, int) or buffer < 1:
+        raise ConfigError(
+            f"{source}: `data.shuffle_buffer` must be a positive integer. Received: {buffer!r}."
         )
     for key in ("validation_split", "test_split"):
         value = config["data"][key]

@@ -1,10 +1,10 @@
 """Metrics by name, and kzoo's own: classification error, token error rate."""
 
-
 import keras
 from keras import ops
 
 from kzoo import specs
+from kzoo.errors import did_you_mean
 from kzoo.losses.ctc import _check_blank_index
 from kzoo.losses.masked import keras_mask
 
@@ -250,7 +250,16 @@ def get(spec):
     name, kwargs = specs.split(spec, "metric")
     if name.lower() in METRICS:
         return specs.build(spec, METRICS, "metric")
-    if not kwargs:
-        return name
     table = specs.classes_by_name(keras.metrics, keras.metrics.Metric)
+    if not kwargs:
+        # Keras resolves metric strings only when fit starts; check them now. `acc`,
+        # `crossentropy` and `ce` are compile-only aliases keras.metrics.get rejects.
+        if name not in ("acc", "crossentropy", "ce"):
+            try:
+                keras.metrics.get(name)
+            except ValueError:
+                raise ValueError(
+                    f"Unknown metric {name!r}. {did_you_mean(name, [*METRICS, *table])}"
+                ) from None
+        return name
     return specs.build(spec, table, "metric")

@@ -91,6 +91,8 @@ def default_output(config: dict[str, Any]) -> Path:
 
 def _prepare_output(output: Path, resume: bool, overwrite: bool) -> None:
     checkpoint = output / "checkpoint" / "state.json"
+    if output.exists() and not output.is_dir():
+        raise ConfigError(f"--output {output} is a file; the run directory must be a directory.")
     if resume:
         if not checkpoint.exists():
             raise ConfigError(
@@ -165,7 +167,7 @@ def train(
     configs.validate(config)
     try:
         model = registry.build(config)
-    except ValueError as error:
+    except (ValueError, TypeError) as error:  # TypeError: an `args` value of the wrong type
         raise ConfigError(
             f"{config['source']}: cannot build model {config['model']!r}: {error}"
         ) from None

@@ -37,9 +37,14 @@ NORMALIZATIONS = (None, "utterance", "cmvn")
 
 def resolve(spec: dict[str, Any] | str | None) -> dict[str, Any]:
     """A complete features spec: the type's defaults overridden by `spec`."""
+    if spec is not None and not isinstance(spec, (str, dict)):
+        raise ConfigError(
+            "`data.features` must be a type name (raw, logmel, mfcc) or a mapping such as "
+            f"{{type: logmel, num_mel_bins: 40}}. Received: {spec!r}."
+        )
     spec = {"type": spec} if isinstance(spec, str) else dict(spec or {"type": "raw"})
     kind = spec.get("type", "raw")
-    if kind not in TYPES:
+    if not isinstance(kind, str) or kind not in TYPES:
         raise ConfigError(f"Unknown `data.features.type` {kind!r}. {did_you_mean(kind, TYPES)}")
     unknown = set(spec) - set(DEFAULTS[kind]) - {"type"}
     if unknown:
@@ -49,6 +54,12 @@ def resolve(spec: dict[str, Any] | str | None) -> dict[str, Any]:
             f"{did_you_mean(key, DEFAULTS[kind])}"
         )
     resolved = {"type": kind, **DEFAULTS[kind], **spec}
+    for key in ("num_mel_bins", "num_mfcc", "frame_ms", "hop_ms"):
+        value = resolved.get(key, 1)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            raise ConfigError(
+                f"`data.features.{key}` must be a positive number. Received: {value!r}."
+            )
     if resolved["normalize"] not in NORMALIZATIONS:
         raise ConfigError(
             "`data.features.normalize` must be `utterance` (zero mean, unit variance per "
