@@ -53,6 +53,11 @@ def build_parser() -> argparse.ArgumentParser:
             "--overwrite", action="store_true", help="replace what the output directory holds"
         )
         p.add_argument("--quiet", action="store_true", help="no progress bar")
+        p.add_argument(
+            "--distribute",
+            default="none",
+            help="none | mirrored | multi_worker | tpu (see kzoo.distribute)",
+        )
 
     p = commands.add_parser("train", help="train a model from a zoo config or a YAML file")
     p.add_argument("config", help="a zoo config name or a YAML file")
@@ -156,6 +161,7 @@ def _train(args, config_name: str, overrides: list[str]) -> None:
         resume=args.__dict__.get("resume", False),
         overwrite=args.overwrite,
         verbose=0 if args.quiet else 1,
+        distribute_mode=args.distribute,
     )
     test = results.get("test", {})
     print(f"Run directory: {results['run_dir']}")

@@ -17,7 +17,7 @@ from typing import Any
 
 import keras
 
-from kzoo import configs, data, recipe, registry, run_dir
+from kzoo import configs, data, distribute, recipe, registry, run_dir
 from kzoo.errors import ConfigError
 
 
@@ -129,6 +129,7 @@ def train(
     resume: bool = False,
     overwrite: bool = False,
     verbose: int | str = 1,
+    distribute_mode: str = "none",
 ) -> dict[str, Any]:
     """Trains the model a config describes and writes its run directory.
 
@@ -141,10 +142,16 @@ def train(
         resume: continue the interrupted run in `output`.
         overwrite: replace what `output` holds.
         verbose: Keras's fit verbosity (1: progress bar).
+        distribute_mode: "none", "mirrored", "multi_worker" or "tpu" (see kzoo.distribute).
 
     Returns:
         The metrics written to metrics.json, with `run_dir` added.
     """
+    with distribute.scope(distribute_mode):  # build, compile and fit under one placement
+        return _train(config, source, data_dir, epochs, output, resume, overwrite, verbose)
+
+
+def _train(config, source, data_dir, epochs, output, resume, overwrite, verbose) -> dict[str, Any]:
     if isinstance(config, (str, Path)):
         config = configs.load(config)
     output = Path(output) if output else default_output(config)
