@@ -123,7 +123,7 @@ def export(
 
     import keras
 
-    model = keras.saving.load_model(source)
+    model = keras.saving.load_model(source, compile=False)  # serving needs no optimizer
     keras_format = FORMATS[format][0]
     output.parent.mkdir(parents=True, exist_ok=True)
     if format == "saved_model":
@@ -137,8 +137,15 @@ def export(
             if staging.exists():
                 shutil.rmtree(staging)
     else:
+        # Keras's ONNX path refuses a loaded model that was never called unless it is
+        # given the signature; the model's own inputs are that signature.
+        inputs = model.inputs
+        signature = [inputs[0] if len(inputs) == 1 else list(inputs)]
         run_dir.write_atomic(
-            output, lambda tmp: model.export(tmp, format=keras_format, verbose=False)
+            output,
+            lambda tmp: model.export(
+                tmp, format=keras_format, verbose=False, input_signature=signature
+            ),
         )
     _apply_umask(output)
     return output

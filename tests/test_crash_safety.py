@@ -100,8 +100,9 @@ def test_sigkill_mid_run_then_resume(tmp_path):
     try:
         while process.poll() is None and _checkpoint_epoch(run) < 2:
             time.sleep(0.01)
-        process.send_signal(signal.SIGKILL)
     finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGKILL)
         _, err = process.communicate()
     assert process.returncode == -signal.SIGKILL, err.decode()[-2000:]
     killed_at = _checkpoint_epoch(run)
