@@ -46,7 +46,10 @@ def main() -> int:
     parser.add_argument("--speakers", nargs="*", help="keep only these speakers")
     args = parser.parse_args()
     if not args.recordings.is_dir():
-        print(f"fsdd_folders: error: {args.recordings} is not a directory of FSDD .wav files", file=sys.stderr)
+        print(
+            f"fsdd_folders: error: {args.recordings} is not a directory of FSDD .wav files",
+            file=sys.stderr,
+        )
         return 2
     count = arrange(args.recordings, args.output, args.by, args.speakers)
     print(f"Linked {count} recordings into {args.output} by {args.by}")

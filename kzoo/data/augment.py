@@ -4,7 +4,7 @@
 data:
   features: {type: logmel}
   augment: {spec_augment: {time_masks: 2, time_width: 8, freq_masks: 2, freq_width: 6},
-            time_shift: 0.1}
+            freq_warp: 0.1, time_shift: 0.1}
 # or, on the raw waveform (features: {type: raw}):
   augment: {noise: {snr_db: [10, 30]}, gain_db: 6, time_shift: 0.1}
 ```
@@ -27,6 +27,12 @@ the same seed see the same augmented data.
 - `gain_db: g`: the waveform is scaled by `10^(u / 20)`, `u ~ U[-g, g]`. Raw
   waveforms only (a gain is a constant offset of log-mel features, which their
   normalization removes).
+- `freq_warp: r`: the feature bins are resampled at `k * alpha`, `alpha ~ U[1 - r,
+  1 + r]` (linear interpolation, the top bin repeated past the edge): a stretch or
+  squeeze of the mel axis that imitates another speaker's vocal tract length, in the
+  spirit of VTLP (Jaitly and Hinton, "Vocal Tract Length Perturbation (VTLP) improves
+  speech recognition", ICML 2013 WDLASL workshop), which warps the frequency axis
+  before the mel filters. Log-mel features only (MFCCs mix all bins).
 - `time_shift: r`: the example moves `s ~ U{-r * n..r * n}` steps along time (`n`
   its unpadded length), zero-filling the steps it leaves; what is pushed past either
   end is dropped. Waveforms and features.
@@ -53,6 +59,7 @@ AUGMENTATIONS: dict[str, tuple[str, ...]] = {
     "spec_augment": ("logmel", "mfcc"),
     "noise": ("raw",),
     "gain_db": ("raw",),
+    "freq_warp": ("logmel",),
     "time_shift": ("raw", "logmel", "mfcc"),
 }
 
@@ -165,6 +172,15 @@ def _time_shift(value: Any) -> float:
     return float(value)
 
 
+def _freq_warp(value: Any) -> float:
+    if not _is_number(value) or not 0 <= value < 1:
+        raise ConfigError(
+            "`data.augment.freq_warp` must be a fraction r in [0, 1): the mel axis is "
+            f"stretched by a factor drawn in [1 - r, 1 + r]. Received: {value!r}."
+        )
+    return float(value)
+
+
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
@@ -173,6 +189,7 @@ _CHECKS = {
     "spec_augment": _spec_augment,
     "noise": _noise,
     "gain_db": _gain_db,
+    "freq_warp": _freq_warp,
     "time_shift": _time_shift,
 }
 
@@ -211,6 +228,8 @@ def augment(x: tf.Tensor, spec: dict[str, Any], draw: tf.Tensor) -> tf.Tensor:
         x = x * tf.pow(10.0, gain_db / 20.0)
     if "noise" in spec:
         x = _add_noise(x, length, *spec["noise"]["snr_db"], key())
+    if "freq_warp" in spec:
+        x = _warp(x, spec["freq_warp"], key())
     if "spec_augment" in spec:
         settings = spec["spec_augment"]
         steps, bins = tf.shape(x)[0], tf.shape(x)[1]
@@ -235,6 +254,17 @@ def _shift(x: tf.Tensor, length: tf.Tensor, fraction: float, seed: tf.Tensor) ->
     valid = (source >= 0) & (source < steps)
     moved = tf.gather(x, tf.clip_by_value(source, 0, steps - 1))
     return tf.where(valid[:, None], moved, tf.zeros_like(moved))
+
+
+def _warp(x: tf.Tensor, ratio: float, seed: tf.Tensor) -> tf.Tensor:
+    bins = tf.shape(x)[1]
+    alpha = tf.random.stateless_uniform([], seed, 1.0 - ratio, 1.0 + ratio)
+    top = tf.cast(bins - 1, tf.float32)
+    source = tf.minimum(tf.range(tf.cast(bins, tf.float32)) * alpha, top)  # read bin k * alpha
+    below = tf.cast(tf.floor(source), tf.int32)
+    above = tf.minimum(below + 1, bins - 1)
+    weight = source - tf.floor(source)
+    return tf.gather(x, below, axis=1) * (1.0 - weight) + tf.gather(x, above, axis=1) * weight
 
 
 def _add_noise(x: tf.Tensor, length: tf.Tensor, low: float, high: float, seed: tf.Tensor):

@@ -3,7 +3,7 @@ import pytest
 import tensorflow as tf
 
 from kzoo import configs
-from kzoo.data import augment
+from kzoo.data import augment, features
 from kzoo.data.examples import Examples
 from kzoo.data.pipeline import prepare
 from kzoo.errors import ConfigError
@@ -73,6 +73,23 @@ def test_time_shift_moves_the_example_and_zero_fills():
         assert len(offsets) == 1
         shifts.add(offsets[0])
     assert len(shifts) > 1
+
+
+def test_freq_warp_stretches_the_bins():
+    x = _features(frames=30, bins=16, length=20)
+    assert np.array_equal(_run(x, {"freq_warp": 0.0}, 1, "logmel"), x)
+    warped = [_run(x, {"freq_warp": 0.2}, draw, "logmel") for draw in range(4)]
+    for y in warped:
+        assert y.shape == x.shape and np.all(y[20:] == 0)
+        np.testing.assert_allclose(y[:, 0], x[:, 0], rtol=1e-6)  # bin 0 reads bin 0
+        low, high = np.minimum(x[:20].min(), 0), x[:20].max()
+        assert np.all((y[:20] >= low - 1e-5) & (y[:20] <= high + 1e-5))  # interpolation
+    assert not np.allclose(warped[0], warped[1])
+    ramp = np.tile(np.arange(16, dtype="float32"), (5, 1))
+    y = _run(ramp, {"freq_warp": 0.5}, 2, "logmel")
+    alpha = y[0, 1]  # bin k of a ramp reads value k * alpha
+    assert 0.5 <= alpha <= 1.5
+    np.testing.assert_allclose(y[0], np.minimum(np.arange(16) * alpha, 15), rtol=1e-5)
 
 
 def test_waveform_noise_and_gain():
@@ -161,6 +178,9 @@ def test_no_augment_block_is_the_plain_pipeline():
         ({"gain_db": -3}, "raw", "non-negative number"),
         ({"gain_db": "loud"}, "raw", "non-negative number"),
         ({"time_shift": 1.5}, "raw", r"fraction in \[0, 1\)"),
+        ({"freq_warp": -0.1}, "logmel", r"fraction r in \[0, 1\)"),
+        ({"freq_warp": 0.1}, "mfcc", "does not apply to features of type 'mfcc'"),
+        ({"freq_wrap": 0.1}, "logmel", "Did you mean 'freq_warp'"),
         ({"spec_augment": {}}, "raw", "does not apply to features of type 'raw'"),
         ({"noise": {"snr_db": [10, 20]}}, "logmel", "does not apply"),
         ({"time_shift": 0.1}, None, "not audio"),
@@ -181,3 +201,10 @@ def test_bad_augment_raises_before_features_are_computed():
 
 def test_augment_switched_off_by_null():
     assert augment.resolve({"noise": None, "time_shift": 0.1}, "raw") == {"time_shift": 0.1}
+
+
+@pytest.mark.parametrize("name", configs.names())
+def test_every_zoo_config_augment_block_is_valid(name):
+    data = configs.load(name)["data"]
+    kind = features.resolve(data["features"])["type"] if data["augment"] else "raw"
+    augment.resolve(data["augment"], kind)
