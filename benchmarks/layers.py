@@ -58,7 +58,7 @@ def run(repeats: int, quick: bool) -> list[str]:
         def importing(module):
             return lambda: subprocess.run([sys.executable, "-c", f"import {module}"], check=True)
 
-        n = max(2, min(3, repeats))
+        n = 2
         rows.append(
             Comparison(
                 "import kzoo vs import keras (fresh interpreter)",
