@@ -501,6 +501,7 @@ def _prepare_directory(
         for name in FILES:
             (directory / name).unlink(missing_ok=True)
     elif marker.exists():
+        _repair_interrupted_state(directory / PROJECT)
         previous = json.loads(marker.read_text())
         changed = [k for k in record if previous.get(k) != record[k]]
         if changed:
@@ -516,6 +517,31 @@ def _prepare_directory(
         )
     directory.mkdir(parents=True, exist_ok=True)
     run_dir.write_json(marker, record)
+
+
+def _repair_interrupted_state(project: Path) -> None:
+    """Makes a search killed mid-write resumable: Keras Tuner writes its JSON in place.
+
+    A half-written trial file loses that trial (it runs again); a half-written oracle or
+    tuner file loses the search state, so the trials restart (their results.csv rows are
+    rewritten as they finish).
+    """
+    if not project.is_dir():
+        return
+    broken = []
+    for path in project.rglob("*.json"):
+        try:
+            json.loads(path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            broken.append(path)
+    for path in broken:
+        if path.name == "trial.json":
+            print(f"kzoo tune: {path.parent.name} was interrupted while saving; it runs again")
+            shutil.rmtree(path.parent, ignore_errors=True)
+        else:
+            print(f"kzoo tune: {path.name} was interrupted while saving; the search restarts")
+            shutil.rmtree(project, ignore_errors=True)
+            return
 
 
 def _positive(name: str, value: Any, minimum: int = 1) -> None:
