@@ -31,10 +31,10 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff check kzoo tests $(wildcard examples benchmarks)
 
 test-tf: $(VENV)/.installed-test
-	KERAS_BACKEND=tensorflow $(BIN)/python -m pytest -q --durations=15
+	KERAS_BACKEND=tensorflow $(BIN)/python -m pytest -q -n 2 --durations=15
 
 test-jax: $(VENV)/.installed-test
-	KERAS_BACKEND=jax $(BIN)/python -m pytest -q --durations=10 $(wildcard $(CORE_TESTS))
+	KERAS_BACKEND=jax $(BIN)/python -m pytest -q -n 2 --durations=10 $(wildcard $(CORE_TESTS))
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m benchmarks
