@@ -15,8 +15,8 @@ EXIT_DIVERGED = 3
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # one line, no usage dump, status 2
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}. See `{self.prog} --help`.\n")
+    def error(self, message: str):  # one line, no usage dump, status 2, like every kzoo error
+        self.exit(EXIT_USAGE, f"kzoo: error: {message}. See `{self.prog} --help`.\n")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -26,6 +26,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
 FILES = ("config.yaml", "history.csv", "metrics.json", "curves.png", "model.keras")
 
 
@@ -35,6 +38,7 @@ def write_atomic(path: Path, write: Callable[[str], None]) -> None:
     suffix = "".join(path.suffixes)  # keras checks the extension of what it saves
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=suffix, dir=path.parent)
     os.close(fd)
+    os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp's 0600 would make every run file private
     try:
         write(tmp)
         os.replace(tmp, path)

@@ -1,4 +1,5 @@
 import json
+import os
 
 import keras
 import numpy as np
@@ -21,6 +22,9 @@ def test_train_writes_a_complete_run_directory(tmp_path, folder):
     for name in ("model.keras", "config.yaml", "history.csv", "metrics.json", "curves.png"):
         assert (run / name).stat().st_size > 0, name
     assert not list(run.glob(".*"))  # no temporary files left behind
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (run / "model.keras").stat().st_mode & 0o777 == 0o666 & ~umask  # not mkstemp's 0600
     metrics = json.loads((run / "metrics.json").read_text())
     assert set(metrics) >= {"final", "best", "test", "epochs"}
     assert 0 <= metrics["test"]["accuracy"] <= 1
