@@ -71,7 +71,10 @@ def test_every_model_builds_with_a_random_draw(name):
     model.declare(drawn)
     drawn.values.update(oracle.populate_space("0")["values"])
     built = model.build(drawn)
-    assert built.output.shape[-1] == config["args"].get("num_classes", built.output.shape[-1])
+    if config["data"]["targets"] == "inputs":  # autoencoders reconstruct their input
+        assert built.output.shape[1:] == built.input.shape[1:]
+    else:
+        assert built.output.shape[-1] == config["args"].get("num_classes", built.output.shape[-1])
 
 
 def test_values_decode_lists_and_round_trip_into_a_config():
