@@ -1,4 +1,4 @@
-"""cnn and cnn1d: channel axis for spectrograms, sizes, bad input shapes."""
+"""kzoo/models/convolutional.py (cnn and cnn1d): channel axis for spectrograms, sizes, bad input shapes."""
 
 import pytest
 
