@@ -1,0 +1,29 @@
+"""Smoke tests of the example recipes: each runs its `main` on a tiny setting."""
+
+import importlib.util
+import math
+from pathlib import Path
+
+from tests.conftest import require_shared
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def _example(name: str):
+    spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_fsdd_speaker_embeddings(tmp_path):
+    recordings = require_shared("fsdd", "recordings")
+    main = _example("fsdd_speaker_embeddings").main
+    result = main(
+        ["--fsdd", str(recordings), "--limit", "6", "--epochs", "1", "--output", str(tmp_path)]
+    )
+    assert 0.0 <= result["eer"] <= 1.0 and 0.0 <= result["centroid_accuracy"] <= 1.0
+    assert math.isfinite(result["final_loss"])
+    assert result["sizes"]["test"] == 200 and result["sizes"]["train"] == 40
+    for name in ("model.keras", "test_embeddings.npz", "results.json"):
+        assert (tmp_path / name).exists()
