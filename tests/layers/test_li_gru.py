@@ -94,6 +94,7 @@ def test_sligru_layer_contract(kwargs):
     run_layer_test(SLiGRU, kwargs, input_shape=(2, 5, 3), supports_masking=True)
 
 
+@pytest.mark.skipif(keras.backend.backend() == "torch", reason="XLA is a TensorFlow/JAX compiler")
 def test_trains_under_xla():
     inputs = keras.Input((5, 3))
     outputs = LiGRU(4, recurrent_dropout=0.2, seed=0)(inputs)
