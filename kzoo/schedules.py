@@ -339,8 +339,62 @@ def _warmup(step, initial, peak, warmup_steps):
     return initial + (peak - initial) * step / float(max(warmup_steps, 1))
 
 
+class _WarmupDecay(_Schedule):
+    """Linear warm-up from an initial rate to a peak, then a decay curve to a final rate.
+
+    Subclasses give the curve: `_remaining(t)`, the share of `peak - final` left at
+    decay progress `t` in [0, 1] (1 at the peak, 0 at the final rate).
+    """
+
+    def __init__(
+        self,
+        peak_learning_rate,
+        warmup_steps,
+        decay_steps,
+        initial_learning_rate=0.0,
+        final_learning_rate=0.0,
+    ):
+        super().__init__()
+        (
+            self.peak_learning_rate,
+            self.warmup_steps,
+            self.decay_steps,
+            self.initial_learning_rate,
+            self.final_learning_rate,
+        ) = _check_warmup_decay(
+            type(self).__name__,
+            peak_learning_rate,
+            warmup_steps,
+            decay_steps,
+            initial_learning_rate,
+            final_learning_rate,
+        )
+
+    def _remaining(self, t):
+        raise NotImplementedError
+
+    def __call__(self, step):
+        s = _float_step(step)
+        peak, final = self.peak_learning_rate, self.final_learning_rate
+        # 1) linear warm-up from the initial rate to the peak
+        warm = _warmup(s, self.initial_learning_rate, peak, self.warmup_steps)
+        # 2) the decay curve from the peak to the final rate; 3) the final rate afterwards
+        t = ops.clip((s - self.warmup_steps) / float(self.decay_steps), 0.0, 1.0)
+        decay = final + (peak - final) * self._remaining(t)
+        return ops.where(s < self.warmup_steps, warm, decay)
+
+    def get_config(self):
+        return {
+            "peak_learning_rate": self.peak_learning_rate,
+            "warmup_steps": self.warmup_steps,
+            "decay_steps": self.decay_steps,
+            "initial_learning_rate": self.initial_learning_rate,
+            "final_learning_rate": self.final_learning_rate,
+        }
+
+
 @_register("warmup_linear_decay")
-class WarmupLinearDecay(_Schedule):
+class WarmupLinearDecay(_WarmupDecay):
     """Linear warm-up to a peak, then linear decay to a final rate.
 
     With `s` the optimizer step:
@@ -370,52 +424,12 @@ class WarmupLinearDecay(_Schedule):
     [0.0, 0.5, 1.0, 0.8, 0.6, 0.4, 0.2, 0.2]
     """
 
-    def __init__(
-        self,
-        peak_learning_rate,
-        warmup_steps,
-        decay_steps,
-        initial_learning_rate=0.0,
-        final_learning_rate=0.0,
-    ):
-        super().__init__()
-        (
-            self.peak_learning_rate,
-            self.warmup_steps,
-            self.decay_steps,
-            self.initial_learning_rate,
-            self.final_learning_rate,
-        ) = _check_warmup_decay(
-            "WarmupLinearDecay",
-            peak_learning_rate,
-            warmup_steps,
-            decay_steps,
-            initial_learning_rate,
-            final_learning_rate,
-        )
-
-    def __call__(self, step):
-        s = _float_step(step)
-        peak, final = self.peak_learning_rate, self.final_learning_rate
-        # 1) linear warm-up from the initial rate to the peak
-        warm = _warmup(s, self.initial_learning_rate, peak, self.warmup_steps)
-        # 2) linear decay from the peak to the final rate; 3) the final rate afterwards
-        progress = ops.clip((s - self.warmup_steps) / float(self.decay_steps), 0.0, 1.0)
-        decay = final + (peak - final) * (1.0 - progress)
-        return ops.where(s < self.warmup_steps, warm, decay)
-
-    def get_config(self):
-        return {
-            "peak_learning_rate": self.peak_learning_rate,
-            "warmup_steps": self.warmup_steps,
-            "decay_steps": self.decay_steps,
-            "initial_learning_rate": self.initial_learning_rate,
-            "final_learning_rate": self.final_learning_rate,
-        }
+    def _remaining(self, t):
+        return 1.0 - t
 
 
 @_register("warmup_cosine_decay")
-class WarmupCosineDecay(_Schedule):
+class WarmupCosineDecay(_WarmupDecay):
     """Linear warm-up to a peak, then half-cosine decay to a final rate (SGDR without restarts).
 
     With `s` the optimizer step:
@@ -448,48 +462,8 @@ class WarmupCosineDecay(_Schedule):
     [0.0, 0.5, 1.0, 0.8536, 0.5, 0.1464, 0.0, 0.0]
     """
 
-    def __init__(
-        self,
-        peak_learning_rate,
-        warmup_steps,
-        decay_steps,
-        initial_learning_rate=0.0,
-        final_learning_rate=0.0,
-    ):
-        super().__init__()
-        (
-            self.peak_learning_rate,
-            self.warmup_steps,
-            self.decay_steps,
-            self.initial_learning_rate,
-            self.final_learning_rate,
-        ) = _check_warmup_decay(
-            "WarmupCosineDecay",
-            peak_learning_rate,
-            warmup_steps,
-            decay_steps,
-            initial_learning_rate,
-            final_learning_rate,
-        )
-
-    def __call__(self, step):
-        s = _float_step(step)
-        peak, final = self.peak_learning_rate, self.final_learning_rate
-        # 1) linear warm-up from the initial rate to the peak
-        warm = _warmup(s, self.initial_learning_rate, peak, self.warmup_steps)
-        # 2) half-cosine from the peak down to the final rate; 3) held at the final rate
-        t = ops.clip((s - self.warmup_steps) / float(self.decay_steps), 0.0, 1.0)
-        decay = final + (peak - final) * 0.5 * (1.0 + ops.cos(math.pi * t))
-        return ops.where(s < self.warmup_steps, warm, decay)
-
-    def get_config(self):
-        return {
-            "peak_learning_rate": self.peak_learning_rate,
-            "warmup_steps": self.warmup_steps,
-            "decay_steps": self.decay_steps,
-            "initial_learning_rate": self.initial_learning_rate,
-            "final_learning_rate": self.final_learning_rate,
-        }
+    def _remaining(self, t):
+        return 0.5 * (1.0 + ops.cos(math.pi * t))
 
 
 @_register("noam_decay")

@@ -243,19 +243,26 @@ class MaskedSparseCategoricalCrossentropy(_MaskedLoss):
         }
 
 
-def _regression(kind):
-    def fn(y_true, y_pred):
-        diff = ops.convert_to_tensor(y_pred) - ops.convert_to_tensor(y_true)
-        values = ops.square(diff) if kind == "mse" else ops.abs(diff)
+class _MaskedRegression(_MaskedLoss):
+    """A per-element error `_error(y_pred - y_true)`, averaged over each frame's features."""
+
+    def __init__(self, pad_value=None, reduction="sum_over_batch_size", name=None, dtype=None):
+        super().__init__(
+            pad_value=pad_value, reduction=reduction, name=name or self._name, dtype=dtype
+        )
+
+    def _error(self, diff):
+        raise NotImplementedError
+
+    def frame_losses(self, y_true, y_pred):
+        values = self._error(ops.convert_to_tensor(y_pred) - ops.convert_to_tensor(y_true))
         while len(values.shape) > 2:
             values = ops.mean(values, axis=-1)
         return values
 
-    return fn
-
 
 @keras.saving.register_keras_serializable(package="kzoo")
-class MaskedMeanSquaredError(_MaskedLoss):
+class MaskedMeanSquaredError(_MaskedRegression):
     """Mean squared error over the real frames of padded sequences.
 
     Per frame: `mean_f (y_pred - y_true)^2` over the feature axes; frames outside
@@ -278,18 +285,14 @@ class MaskedMeanSquaredError(_MaskedLoss):
     """
 
     _what = "MaskedMeanSquaredError"
+    _name = "masked_mse"
 
-    def __init__(
-        self, pad_value=None, reduction="sum_over_batch_size", name="masked_mse", dtype=None
-    ):
-        super().__init__(pad_value=pad_value, reduction=reduction, name=name, dtype=dtype)
-
-    def frame_losses(self, y_true, y_pred):
-        return _regression("mse")(y_true, y_pred)
+    def _error(self, diff):
+        return ops.square(diff)
 
 
 @keras.saving.register_keras_serializable(package="kzoo")
-class MaskedMeanAbsoluteError(_MaskedLoss):
+class MaskedMeanAbsoluteError(_MaskedRegression):
     """L1 loss (mean absolute error) over the real frames of padded sequences.
 
     Per frame: `mean_f |y_pred - y_true|`; padding is dropped as in
@@ -311,14 +314,10 @@ class MaskedMeanAbsoluteError(_MaskedLoss):
     """
 
     _what = "MaskedMeanAbsoluteError"
+    _name = "masked_mae"
 
-    def __init__(
-        self, pad_value=None, reduction="sum_over_batch_size", name="masked_mae", dtype=None
-    ):
-        super().__init__(pad_value=pad_value, reduction=reduction, name=name, dtype=dtype)
-
-    def frame_losses(self, y_true, y_pred):
-        return _regression("mae")(y_true, y_pred)
+    def _error(self, diff):
+        return ops.abs(diff)
 
 
 def masked_sequence_loss_per_example(frame_losses, mask):
