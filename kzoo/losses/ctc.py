@@ -1,10 +1,11 @@
 """Connectionist Temporal Classification with per-example lengths, and CTC decoding.
 
 The loss is the CTC forward algorithm (Graves et al., 2006) written in log
-space with `keras.ops`, so it runs and differentiates on every Keras backend,
-takes any blank index, reads input lengths from the Keras mask of `y_pred` and
-label lengths from a pad value in `y_true`, and handles impossible alignments
-(a label sequence longer than its input allows) without NaN.
+space with `keras.ops`, its recursion run by `keras.layers.RNN`, so it runs and
+differentiates on every Keras backend and compiles with XLA (TensorFlow, JAX).
+It takes any blank index, reads input lengths from the Keras mask of `y_pred`
+and label lengths from a pad value in `y_true`, and handles impossible
+alignments (a label sequence longer than its input allows) without NaN.
 """
 
 import keras
@@ -43,6 +44,38 @@ def _logsumexp(*terms):
     for t in terms:
         total = total + ops.exp(t - m)
     return m + ops.log(total)
+
+
+class _ForwardCell(keras.layers.Layer):
+    """Weightless `keras.layers.RNN` cell running the step function set per call."""
+
+    def __init__(self, num_states, step_fn, **kwargs):
+        super().__init__(**kwargs)
+        self.state_size = num_states
+        self.output_size = num_states
+        self.step_fn = step_fn
+
+    def call(self, inputs, states):
+        new = self.step_fn(states[0], inputs)
+        return new, [new]
+
+
+def _run_recursion(step, emit, alpha_init, mask):
+    """Final `alpha` of `alpha_t = step(alpha_{t-1}, emit[:, t])`, masked frames skipped.
+
+    `keras.layers.RNN` runs the loop with each backend's own machinery: a while loop
+    bounded by the number of frames on TensorFlow (so XLA compiles it and its
+    gradient; `keras.ops.scan` gives no bound), `lax.scan` on JAX, a Python loop on
+    PyTorch. A masked frame carries the state unchanged.
+    """
+    num_states = emit.shape[-1]
+    # An unknown (graph-time) label length: the RNN only reads state_size for shapes
+    # it is not asked for here, since the initial state is given.
+    state_size = num_states if num_states is not None else 1
+    cell = _ForwardCell(state_size, step, dtype="float32")
+    rnn = keras.layers.RNN(cell, return_state=True, dtype="float32")
+    _, alpha = rnn(emit, initial_state=[alpha_init], mask=mask)
+    return alpha
 
 
 def ctc_loss(
@@ -135,26 +168,22 @@ def ctc_loss(
     index = ops.broadcast_to(ext[:, None, :], (batch, num_frames, num_states))
     emit = ops.take_along_axis(log_probs, index, axis=2)
 
-    # 4) Start in the first blank or the first label.
-    start = ops.logical_or(
-        ops.equal(state, 0), ops.logical_and(ops.equal(state, 1), label_lengths[:, None] > 0)
-    )
-    alpha0 = ops.where(start, emit[:, 0, :], _NEG)
+    # 4) Before frame 0 all mass sits in state 0, so the first step starts paths in
+    #    the first blank (s -> s) or the first label (s-1 -> s).
+    alpha_init = ops.where(ops.equal(state, 0), 0.0, _NEG)
+    alpha_init = ops.broadcast_to(ops.cast(alpha_init, "float32"), (batch, num_states))
     neg1 = ops.full((batch, 1), _NEG, dtype="float32")
     neg2 = ops.full((batch, 2), _NEG, dtype="float32")
 
-    def step(alpha, inputs):
-        emit_t, t = inputs
+    def step(alpha, emit_t):
         from_prev = ops.concatenate([neg1, alpha[:, :-1]], axis=1)
         from_skip = ops.where(skip, ops.concatenate([neg2, alpha[:, :-2]], axis=1), _NEG)
-        new = _logsumexp(alpha, from_prev, from_skip) + emit_t
-        # Frames past an example's length leave its forward variable unchanged.
-        new = ops.where((t < input_lengths)[:, None], new, alpha)
-        return new, None
+        return _logsumexp(alpha, from_prev, from_skip) + emit_t
 
-    # 5) Recursion over frames 1 .. T-1.
-    xs = (ops.transpose(emit[:, 1:, :], (1, 0, 2)), ops.arange(1, num_frames, dtype="int32"))
-    alpha, _ = ops.scan(step, alpha0, xs)
+    # 5) Recursion over frames 0 .. T-1; frames past an example's length are masked,
+    #    leaving its forward variable unchanged.
+    frames_valid = ops.arange(num_frames)[None, :] < input_lengths[:, None]
+    alpha = _run_recursion(step, emit, alpha_init, frames_valid)
 
     # 6) End in the last label or the final blank.
     last = ops.take_along_axis(alpha, (2 * label_lengths)[:, None], axis=1)[:, 0]

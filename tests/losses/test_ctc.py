@@ -123,6 +123,65 @@ def test_lengths_from_keras_mask_in_fit_and_evaluate():
     assert np.all(np.isfinite(history.history["loss"]))
 
 
+def _ctc_model(logits_shape, jit_compile, blank_index):
+    """Masking + Dense on logits-shaped inputs: padded frames (all zero) are masked."""
+    keras.utils.set_random_seed(7)
+    inputs = keras.Input(logits_shape[1:])
+    masked = keras.layers.Masking(mask_value=0.0)(inputs)
+    model = keras.Model(inputs, keras.layers.Dense(logits_shape[2])(masked))
+    model.compile(
+        optimizer=keras.optimizers.SGD(0.01),
+        loss=CTCLoss(blank_index=blank_index, zero_infinity=True),
+        jit_compile=jit_compile,
+    )
+    return model
+
+
+@pytest.mark.skipif(keras.backend.backend() == "torch", reason="XLA is a TensorFlow/JAX compiler")
+def test_fit_with_jit_compile_matches_without():
+    # Issue #4: under XLA the forward recursion and its gradient must compile (a bounded
+    # loop), with the same losses as without XLA, variable lengths from the Keras mask.
+    g = golden(1)
+    logits, lengths = g["logits"][:3], g["input_lengths"][:3]
+    mask = np.arange(logits.shape[1])[None] < lengths[:, None]
+    x = np.where(mask[..., None], logits, 0.0).astype("float32")
+    histories = []
+    for jit_compile in (False, True):
+        model = _ctc_model(x.shape, jit_compile, blank_index=4)
+        history = model.fit(x, g["labels"][:3], batch_size=len(x), epochs=2, verbose=0)
+        histories.append(history.history["loss"])
+    assert np.all(np.isfinite(histories[1]))
+    np.testing.assert_allclose(histories[1], histories[0], rtol=1e-5)
+
+
+@pytest.mark.skipif(
+    keras.backend.backend() != "tensorflow", reason="unknown dimensions exist in TF graphs only"
+)
+@pytest.mark.parametrize("jit_compile", [False, True])
+def test_unknown_time_and_label_dimensions_in_tf_graph(jit_compile):
+    import tensorflow as tf
+
+    g = golden(1)
+    blank = int(g["blank"])
+    spec = [
+        tf.TensorSpec([None, None], tf.int32),
+        tf.TensorSpec([None, None, g["logits"].shape[2]], tf.float32),
+        tf.TensorSpec([None], tf.int32),
+    ]
+
+    @tf.function(input_signature=spec, jit_compile=jit_compile)
+    def losses_and_grad(labels, logits, lengths):
+        with tf.GradientTape() as tape:
+            tape.watch(logits)
+            losses = ctc_loss(labels, logits, lengths, blank_index=blank, zero_infinity=True)
+            total = tf.reduce_sum(losses)
+        return losses, tape.gradient(total, logits)
+
+    losses, grad = losses_and_grad(g["labels"].astype("int32"), g["logits"], g["input_lengths"])
+    assert rel_diff(losses.numpy(), g["losses_zero_infinity"]) <= 1e-4
+    np.testing.assert_allclose(grad.numpy(), g["grad_zero_infinity"], atol=1e-4, rtol=1e-4)
+
+
 def test_reductions_and_sample_weight():
     g = golden(2)
     per = ops.convert_to_numpy(ctc_loss(g["labels"], g["logits"], blank_index=0))[:2]
