@@ -27,3 +27,14 @@ def test_fsdd_speaker_embeddings(tmp_path):
     assert result["sizes"]["test"] == 200 and result["sizes"]["train"] == 40
     for name in ("model.keras", "test_embeddings.npz", "results.json"):
         assert (tmp_path / name).exists()
+
+
+def test_vae_samples(tmp_path):
+    main = _example("vae_samples").main
+    result = main(
+        ["--speakers", "3", "--repetitions", "4", "--epochs", "1", "--columns", "3"]
+        + ["--output", str(tmp_path)]
+    )
+    assert math.isfinite(result["test_mse"]) and math.isfinite(result["final_loss"])
+    assert (tmp_path / "vae_samples.png").stat().st_size > 0
+    assert (tmp_path / "results.json").exists()
