@@ -9,6 +9,8 @@ the ratio kzoo / reference with its target. Cases:
   zoo        kzoo.models.get(...) vs the same network written by hand (issue #8)
   precision  jit_compile False/True x float32 / mixed_bfloat16 / mixed_float16 (issue #8)
   scaling    LiGRU(256) step time vs batch size and sequence length (issue #8)
+  tuning     a kzoo random search vs plain fit of the same trials (issue #7)
+  speechbrain  LiGRU and SincConv1D vs SpeechBrain on PyTorch (issue #8)
 
 `python -m benchmarks` runs everything and writes benchmarks/results.md and
 benchmarks/scaling.png; `--only losses,zoo` runs some cases and `--quick` a
@@ -28,7 +30,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 
-CASES = ("layers", "losses", "zoo", "precision", "scaling")
+CASES = ("layers", "losses", "zoo", "precision", "scaling", "tuning", "speechbrain")
 HERE = Path(__file__).parent
 
 
