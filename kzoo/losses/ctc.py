@@ -147,7 +147,8 @@ def ctc_loss(
     else:
         label_lengths = ops.cast(label_lengths, "int32")
         is_label = ops.arange(max_label)[None, :] < label_lengths[:, None]
-    if input_lengths is None:
+    all_frames = input_lengths is None
+    if all_frames:
         input_lengths = ops.full((batch,), num_frames, dtype="int32")
     input_lengths = ops.cast(input_lengths, "int32")
     labels = ops.where(is_label, labels, blank_index)
@@ -182,7 +183,7 @@ def ctc_loss(
 
     # 5) Recursion over frames 0 .. T-1; frames past an example's length are masked,
     #    leaving its forward variable unchanged.
-    frames_valid = ops.arange(num_frames)[None, :] < input_lengths[:, None]
+    frames_valid = None if all_frames else ops.arange(num_frames)[None, :] < input_lengths[:, None]
     alpha = _run_recursion(step, emit, alpha_init, frames_valid)
 
     # 6) End in the last label or the final blank.
