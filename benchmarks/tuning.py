@@ -13,6 +13,7 @@ reports.
 from __future__ import annotations
 
 import contextlib
+import gc
 import io
 import json
 import math
@@ -21,6 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 from unittest import mock
+
+import keras
 
 import kzoo
 from benchmarks.common import Comparison, comparison_table
@@ -54,21 +57,44 @@ def run(repeats: int, quick: bool) -> list[str]:
     steps = math.ceil(len(y_train) / train["batch_size"])
     workdir = Path(tempfile.mkdtemp(prefix="kzoo-bench-tuning-"))
 
-    reports = []  # seconds each search spends writing results.csv, trials.png, best.yaml
-    write_reports = tuning.search.write_reports
+    # Seconds the search spends in the parts it adds, summed per search: Keras Tuner's
+    # clean-up before each model, its best-epoch checkpoints and kzoo's reports.
+    parts = {"clear_session + gc.collect": [], "checkpoints": [], "reports": []}
 
-    def timed_reports(*args, **kwargs):
-        begin = time.perf_counter()
-        try:
-            return write_reports(*args, **kwargs)
-        finally:
-            reports.append(time.perf_counter() - begin)
+    running = set()  # clear_session calls gc.collect itself: time only the outer call
+
+    def stopwatch(function, part):
+        def timed_call(*args, **kwargs):
+            if part in running:
+                return function(*args, **kwargs)
+            running.add(part)
+            begin = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                running.discard(part)
+                parts[part][-1] += time.perf_counter() - begin
+
+        return timed_call
 
     def search(trials: int = trials, epochs: int = epochs) -> list[dict]:
+        for times in parts.values():
+            times.append(0.0)
         # The data is loaded once above for both sides, so the search is served that copy.
         with (
             mock.patch.object(data, "load", lambda *args, **kwargs: dataset),
-            mock.patch.object(tuning.search, "write_reports", timed_reports),
+            mock.patch.object(
+                tuning.search, "write_reports", stopwatch(tuning.search.write_reports, "reports")
+            ),
+            mock.patch.object(
+                keras.backend,
+                "clear_session",
+                stopwatch(keras.backend.clear_session, "clear_session + gc.collect"),
+            ),
+            mock.patch.object(gc, "collect", stopwatch(gc.collect, "clear_session + gc.collect")),
+            mock.patch.object(
+                keras.Model, "save_weights", stopwatch(keras.Model.save_weights, "checkpoints")
+            ),
             contextlib.redirect_stdout(io.StringIO()),  # its one line per trial
         ):
             tuning.search.run(
@@ -125,10 +151,13 @@ def run(repeats: int, quick: bool) -> list[str]:
         "objective val_accuracy), reports included; the reference trains the hyperparameter "
         "values the search drew, in one loop of `registry.build` + the config's recipe + "
         "`model.fit` with the same epochs, batch size, validation data and callbacks. What "
-        "the search adds per trial is mostly Keras Tuner's `keras.backend.clear_session()` "
-        "and `gc.collect()` before each model and its weights checkpoint at each improving "
-        "epoch; per search, its initial model build and the reports (results.csv, "
-        f"trials.png, best.yaml: {statistics.median(reports[1:]):.2f} s, median). Few, short "
+        "the search adds, median seconds per trial: "
+        + ", ".join(
+            f"{part} {statistics.median(times[1:]) / trials:.2f}" for part, times in parts.items()
+        )
+        + " (Keras Tuner clears the session and collects garbage before each model and saves "
+        "the weights at each improving epoch; the reports are results.csv, trials.png and "
+        "best.yaml, once per search), besides the tuner's initial model build. Few, short "
         "trials weigh these most. Loading the data "
         f"({load_seconds:.1f} s, once per search) is left out of both: the search is "
         f"served the same arrays. The trials: {drawn}."
