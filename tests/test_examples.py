@@ -38,3 +38,16 @@ def test_vae_samples(tmp_path):
     assert math.isfinite(result["test_mse"]) and math.isfinite(result["final_loss"])
     assert (tmp_path / "vae_samples.png").stat().st_size > 0
     assert (tmp_path / "results.json").exists()
+
+
+def test_fsdd_digit_strings(tmp_path):
+    recordings = require_shared("fsdd", "recordings")
+    main = _example("fsdd_digit_strings").main
+    result = main(
+        ["--fsdd", str(recordings), "--limit", "6", "--strings", "32", "--test-strings", "8"]
+        + ["--epochs", "1", "--output", str(tmp_path)]
+    )
+    assert math.isfinite(result["token_error_rate"]) and result["token_error_rate"] >= 0.0
+    assert math.isfinite(result["final_loss"])
+    assert result["sizes"] == {"train_strings": 32, "test_strings": 8}
+    assert (tmp_path / "model.keras").exists() and (tmp_path / "results.json").exists()
