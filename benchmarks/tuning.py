@@ -17,6 +17,7 @@ import gc
 import io
 import json
 import math
+import shutil
 import statistics
 import tempfile
 import time
@@ -128,12 +129,15 @@ def run(repeats: int, quick: bool) -> list[str]:
         result = step(*args)
         return (time.perf_counter() - begin) / trials, result
 
-    plain_fit(search(1, 1), 1)  # warm-up: imports, first traces, matplotlib
     ours, theirs = [], []
-    for _ in range(repeats):
-        seconds, values = timed(search)
-        ours.append(seconds)
-        theirs.append(timed(plain_fit, values)[0])
+    try:
+        plain_fit(search(1, 1), 1)  # warm-up: imports, first traces, matplotlib
+        for _ in range(repeats):
+            seconds, values = timed(search)
+            ours.append(seconds)
+            theirs.append(timed(plain_fit, values)[0])
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
     drawn = "; ".join(
         ", ".join(f"{k}={_short(v)}" for k, v in hypermodel.values(raw).items()) for raw in values
     )
