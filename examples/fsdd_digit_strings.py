@@ -13,7 +13,8 @@ digit error rate (substitutions + deletions + insertions over reference digits).
     python examples/fsdd_digit_strings.py --fsdd ../shared/data/fsdd/recordings
 
 `--limit N` keeps only recording indices below N, `--strings` sets how many
-training strings are made, `--epochs` the length of the run.
+training strings are made, `--epochs` the length of the run, `--eager` skips
+graph tracing (faster for a one-batch check, slower for a real run).
 """
 
 from __future__ import annotations
@@ -161,6 +162,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--limit", type=int, default=None, help="keep indices below this")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--eager", action="store_true", help="run eagerly: no tracing, for one-batch checks"
+    )
     args = parser.parse_args(argv)
     keras.utils.set_random_seed(args.seed)
     rng = np.random.default_rng(args.seed)
@@ -199,6 +203,7 @@ def main(argv: list[str] | None = None) -> dict:
             clipnorm=5.0,
         ),
         loss=kzoo.losses.CTCLoss(blank_index=BLANK, pad_value=-1),
+        run_eagerly=args.eager,
     )
     history = model.fit(train.dataset(), epochs=args.epochs, shuffle=False, verbose=0)
     train_seconds = time.perf_counter() - started

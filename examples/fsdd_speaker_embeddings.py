@@ -14,7 +14,8 @@ come out:
 
     python examples/fsdd_speaker_embeddings.py --fsdd ../shared/data/fsdd/recordings
 
-`--limit N` keeps only indices below N (a quick check), `--epochs` shortens the run.
+`--limit N` keeps only indices below N (a quick check), `--epochs` shortens the run,
+`--eager` skips graph tracing (faster for a one-batch check, slower for a real run).
 """
 
 from __future__ import annotations
@@ -73,6 +74,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--margin", type=float, default=0.5)
     parser.add_argument("--limit", type=int, default=None, help="keep indices below this")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--eager", action="store_true", help="run eagerly: no tracing, for one-batch checks"
+    )
     args = parser.parse_args(argv)
     keras.utils.set_random_seed(args.seed)
     started = time.perf_counter()
@@ -107,6 +111,7 @@ def main(argv: list[str] | None = None) -> dict:
             )
         ),
         loss=kzoo.losses.TripletLoss(margin=args.margin, strategy="semi_hard"),
+        run_eagerly=args.eager,
     )
     history = model.fit(
         x_train, y_train, batch_size=args.batch_size, epochs=args.epochs, shuffle=True, verbose=0
