@@ -2,7 +2,8 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-# Backend-agnostic parts of kzoo, whose tests run again under JAX and PyTorch.
+# Backend-agnostic parts of kzoo, whose tests run again under JAX and PyTorch. Tests marked
+# slow (the large keras.applications backbones: minutes each on 2 cores) are `make test-slow`.
 BACKEND_TESTS := tests/layers tests/losses tests/test_metrics.py tests/test_schedules.py \
 	tests/test_callbacks.py tests/test_optimizers.py tests/models
 # JAX compiles every op and graph with XLA; a persistent cache shared by the test workers and
@@ -10,7 +11,7 @@ BACKEND_TESTS := tests/layers tests/losses tests/test_metrics.py tests/test_sche
 JAX_CACHE := JAX_COMPILATION_CACHE_DIR=$(abspath $(VENV))/jax-cache \
 	JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS=0 JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES=0
 
-.PHONY: demo test test-tf test-jax test-torch lint bench clean
+.PHONY: demo test test-tf test-jax test-torch test-slow lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,13 +36,16 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff check kzoo tests $(wildcard examples benchmarks)
 
 test-tf: $(VENV)/.installed-test
-	KERAS_BACKEND=tensorflow $(BIN)/python -m pytest -q -n 2 --durations=15
+	KERAS_BACKEND=tensorflow $(BIN)/python -m pytest -q -n 2 --durations=15 -m "not slow"
+
+test-slow: $(VENV)/.installed-test
+	KERAS_BACKEND=tensorflow $(BIN)/python -m pytest -q -n 2 --durations=10 -m slow
 
 test-jax: $(VENV)/.installed-test
-	KERAS_BACKEND=jax $(JAX_CACHE) $(BIN)/python -m pytest -q -n 2 --durations=10 $(BACKEND_TESTS)
+	KERAS_BACKEND=jax $(JAX_CACHE) $(BIN)/python -m pytest -q -n 2 --durations=10 -m "not slow" $(BACKEND_TESTS)
 
 test-torch: $(VENV)/.installed-test
-	KERAS_BACKEND=torch $(BIN)/python -m pytest -q -n 2 --durations=10 $(BACKEND_TESTS)
+	KERAS_BACKEND=torch $(BIN)/python -m pytest -q -n 2 --durations=10 -m "not slow" $(BACKEND_TESTS)
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m benchmarks

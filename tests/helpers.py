@@ -6,8 +6,10 @@ import wave
 from pathlib import Path
 
 import numpy as np
+import pytest
 import yaml
 
+import kzoo
 from kzoo.data import vowels
 
 
@@ -21,7 +23,9 @@ def write_wav(path: Path, samples: np.ndarray, sample_rate: int = 8000) -> None:
         f.writeframes(pcm.tobytes())
 
 
-def vowel_folders(root: Path, num_speakers: int = 3, repetitions: int = 3, vowels_kept: int = 3) -> Path:
+def vowel_folders(
+    root: Path, num_speakers: int = 3, repetitions: int = 3, vowels_kept: int = 3
+) -> Path:
     """A class-folder data set of synthetic vowels: one sub-folder per vowel."""
     data = vowels.generate(num_speakers=num_speakers, repetitions=repetitions, duration=0.12)
     counts: dict[int, int] = {}
@@ -40,7 +44,30 @@ def tiny_config(path: Path, model: str = "mlp", **train) -> Path:
         "model": model,
         "args": {"units": [16], "dropout": 0.0} if model == "mlp" else {},
         "train": {"epochs": 1, "batch_size": 8, **train},
-        "data": {"features": {"type": "logmel", "num_mel_bins": 16}, "validation_split": 0.2, "test_split": 0.2},
+        "data": {
+            "features": {"type": "logmel", "num_mel_bins": 16},
+            "validation_split": 0.2,
+            "test_split": 0.2,
+        },
     }
     path.write_text(yaml.safe_dump(config))
     return path
+
+
+def is_large_model(name: str) -> bool:
+    """The keras.applications backbones: 15-24M parameters and .keras files of 170-290 MB."""
+    return kzoo.registry.builder(name).__module__ == "kzoo.models.applications"
+
+
+def model_params() -> list:
+    """Every registered model name as a pytest parameter, the large ones marked `slow`.
+
+    Building, training and reloading a large backbone takes minutes on 2 CPU cores, so
+    `make test` leaves them to `make test-slow`; their wrapper code (input reshaping,
+    resizing, weights files, freezing, heads) runs in every pass through
+    tests/models/test_applications.py's small MobileNetV2.
+    """
+    return [
+        pytest.param(name, marks=pytest.mark.slow) if is_large_model(name) else name
+        for name in kzoo.models.list()
+    ]

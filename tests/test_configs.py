@@ -6,11 +6,18 @@ import pytest
 
 import kzoo
 from kzoo import configs
+from tests.helpers import is_large_model
 
 ALL_CONFIGS = configs.names()
+CONFIG_PARAMS = [  # configs of large models are `slow` (tests.helpers.model_params)
+    pytest.param(name, marks=pytest.mark.slow)
+    if is_large_model(configs.load(name)["model"])
+    else name
+    for name in ALL_CONFIGS
+]
 
 
-@pytest.mark.parametrize("name", ALL_CONFIGS)
+@pytest.mark.parametrize("name", CONFIG_PARAMS)
 def test_every_zoo_config_loads_and_builds(name):
     config = configs.load(name)
     assert config["model"] in kzoo.models.list()

@@ -5,6 +5,7 @@ accidental import.
 """
 
 from kzoo.models import (  # noqa: F401  (registers the builders)
+    applications,
     autoencoders,
     cnn_mlp_rnn,
     convolutional,

@@ -1,6 +1,7 @@
 """Every registered model, with no per-model code: builds, trains a step, reloads, summarizes.
 
-New models are covered by registering them; nothing here names a model.
+New models are covered by registering them; nothing here names a model. The large
+ones are marked `slow` (see tests.helpers.model_params): `make test-slow` runs them.
 """
 
 import subprocess
@@ -13,8 +14,12 @@ import pytest
 
 import kzoo
 from kzoo import summary
+from tests.helpers import is_large_model, model_params
 
 NAMES = kzoo.models.list()
+EVERY_NAME = model_params()
+REGULAR = [name for name in NAMES if not is_large_model(name)]
+LARGE = [name for name in NAMES if is_large_model(name)]
 
 
 def example_batch(model: keras.Model, batch: int = 2, seed: int = 0):
@@ -39,7 +44,7 @@ def targets_for(model: keras.Model, outputs, seed: int = 0):
     return rng.standard_normal(out.shape).astype("float32")
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", EVERY_NAME)
 def test_model_builds_trains_and_summarizes(name):
     model = kzoo.models.get(name)
     x = example_batch(model)
@@ -58,14 +63,21 @@ def test_model_builds_trains_and_summarizes(name):
     assert f"Total params: {model.count_params():,}" in table
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", EVERY_NAME)
 def test_model_card(name):
     card = kzoo.models.describe(name)
     assert card.startswith(f"{name}:") and "Parameters:" in card
 
 
-def test_every_model_reloads_in_a_fresh_process_with_identical_outputs(tmp_path):
-    for name in NAMES:
+@pytest.mark.parametrize(
+    "names",
+    [
+        pytest.param(REGULAR, id="regular"),
+        pytest.param(LARGE, id="large", marks=pytest.mark.slow),
+    ],
+)
+def test_every_model_reloads_in_a_fresh_process_with_identical_outputs(names, tmp_path):
+    for name in names:
         model = kzoo.models.get(name)
         x = example_batch(model, seed=1)
         expected = [
@@ -82,7 +94,7 @@ def test_every_model_reloads_in_a_fresh_process_with_identical_outputs(tmp_path)
         f"""
         import sys, numpy as np, keras, kzoo
         failures = []
-        for name in {NAMES!r}:
+        for name in {names!r}:
             saved = np.load(r"{tmp_path}/" + name + ".npz")
             n = int(saved["n_inputs"])
             arrays = [saved[f"arr_{{i}}"] for i in range(len(saved.files) - 1)]

@@ -9,8 +9,9 @@ import yaml
 import kzoo
 from kzoo import configs
 from kzoo.tuning import best_config, hypermodel, parse_space
+from tests.helpers import model_params
 
-MODELS = kzoo.models.list()
+MODELS = model_params()
 
 
 def _config(search, model="mlp", **args):
