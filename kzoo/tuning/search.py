@@ -251,6 +251,15 @@ class _KzooTuner:
             )
         return histories
 
+    def _try_build(self, hp):
+        # Keras Tuner clears the Keras session before each model and forces two full garbage
+        # collections (its own and clear_session's): about 1.2 s per trial in a process that
+        # holds TensorFlow graphs, most of the search's overhead over plain fit
+        # (benchmarks/tuning.py). The session is still cleared; freeing is left to Python's
+        # collector. kzoo's hypermodel always returns a compiled keras.Model.
+        keras.backend.clear_session(free_memory=False)
+        return self._build_hypermodel(hp)
+
     def _configure_tensorboard_dir(self, callbacks, trial, execution=0):
         # Keras Tuner imports tensorboard on the TensorFlow backend even when no
         # TensorBoard callback is there to patch; TensorFlow 2.21 no longer installs it.
