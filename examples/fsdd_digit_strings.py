@@ -130,11 +130,11 @@ class Batches:
 
 
 @keras.saving.register_keras_serializable(package="examples")
-class LogProbsWithLengths(keras.layers.Layer):
-    """Log of the CTC head's softmax, carrying a Keras mask of each string's real frames.
+class LogitsWithLengths(keras.layers.Layer):
+    """The CTC head's logits, unchanged, carrying a Keras mask of each string's real frames.
 
-    `CTCLoss` reads input lengths from the mask of `y_pred`; the log turns the
-    head's probabilities into the log-probabilities it expects.
+    `CTCLoss` reads input lengths from the mask of `y_pred`; cnn_mlp_rnn's
+    convolutions and pooling carry no mask, so the lengths come in as an input.
     """
 
     def __init__(self, **kwargs):
@@ -142,12 +142,12 @@ class LogProbsWithLengths(keras.layers.Layer):
         self.supports_masking = True
 
     def call(self, inputs):
-        probabilities, _ = inputs
-        return ops.log(ops.maximum(probabilities, 1e-7))
+        logits, _ = inputs
+        return logits
 
     def compute_mask(self, inputs, mask=None):
-        probabilities, lengths = inputs
-        ones = ops.ones_like(probabilities[:, :, 0], dtype="int32")  # (batch, frames)
+        logits, lengths = inputs
+        ones = ops.ones_like(logits[:, :, 0], dtype="int32")  # (batch, frames)
         frame = ops.cumsum(ones, axis=1) - 1  # each frame's index
         return frame < ops.cast(lengths, "int32")[:, None]
 
@@ -192,7 +192,7 @@ def main(argv: list[str] | None = None) -> dict:
     )
     inputs = keras.Input((None, 40), name="features")
     lengths = keras.Input((), dtype="int32", name="frames")
-    outputs = LogProbsWithLengths(name="log_probs")([crdnn(inputs), lengths])
+    outputs = LogitsWithLengths(name="logits")([crdnn(inputs), lengths])
     model = keras.Model([inputs, lengths], outputs, name="digit_strings")
     steps = args.epochs * len(train)
     model.compile(
@@ -213,8 +213,8 @@ def main(argv: list[str] | None = None) -> dict:
     exact = total = 0
     for b in range(len(test)):
         (x, frames), y = test[b]
-        log_probs = model.predict_on_batch([x, frames])
-        hypotheses = kzoo.losses.ctc_decode(log_probs, lengths=frames, blank_index=BLANK)
+        logits = model.predict_on_batch([x, frames])
+        hypotheses = kzoo.losses.ctc_decode(logits, lengths=frames, blank_index=BLANK)
         width = max(1, max(len(h) for h in hypotheses))
         tokens = np.full((len(hypotheses), width), -1, "int32")
         for row, hypothesis in enumerate(hypotheses):

@@ -44,15 +44,48 @@ def optimizer(config: dict[str, Any], steps_per_epoch: int = DEFAULT_STEPS_PER_E
     )
 
 
+_CTC_LOSSES = ("ctc", "ctc_loss")
+_CTC_METRICS = ("token_error_rate",)
+
+
+def _spec_name(spec) -> str | None:
+    name = spec.get("name") if isinstance(spec, dict) else spec
+    return name if isinstance(name, str) else None
+
+
+def _with_head_blank(spec, names: tuple[str, ...], blank: int):
+    """`spec` with `blank_index` set to the ctc head's blank when it names one of `names`."""
+    if _spec_name(spec) not in names:
+        return spec
+    return {"blank_index": blank, **(spec if isinstance(spec, dict) else {"name": spec})}
+
+
 def compile_model(
     model: keras.Model, config: dict[str, Any], steps_per_epoch: int = DEFAULT_STEPS_PER_EPOCH
 ) -> keras.Model:
-    """Compiles `model` with the recipe of `config` and returns it."""
+    """Compiles `model` with the recipe of `config` and returns it.
+
+    With `args.head: ctc` the model's last output class is the CTC blank, so the `ctc`
+    loss and the `token_error_rate` metric get that `blank_index` unless they set one.
+    """
     train, source = config["train"], config.get("source", "<config>")
+    loss, metric_specs = train["loss"], train["metrics"]
+    if config.get("args", {}).get("head") == "ctc":
+        if _spec_name(loss) not in _CTC_LOSSES:
+            raise ConfigError(
+                f"{source}: `args.head` is 'ctc', whose per-frame logits need the CTC loss. "
+                f"Received: train.loss={loss!r}. Set `train.loss: ctc` in the config or with "
+                "`--set train.loss=ctc` (kzoo sets the blank: the head's last class), or "
+                "build with compile=False and compile with "
+                "kzoo.losses.CTCLoss(blank_index=num_classes)."
+            )
+        blank = model.output.shape[-1] - 1
+        loss = _with_head_blank(loss, _CTC_LOSSES, blank)
+        metric_specs = [_with_head_blank(m, _CTC_METRICS, blank) for m in metric_specs]
     model.compile(
         optimizer=optimizer(config, steps_per_epoch),
-        loss=_named("loss", losses.get, train["loss"], source),
-        metrics=[_named("metrics", metrics.get, m, source) for m in train["metrics"]],
+        loss=_named("loss", losses.get, loss, source),
+        metrics=[_named("metrics", metrics.get, m, source) for m in metric_specs],
         jit_compile=train.get("jit_compile", "auto"),
     )
     return model

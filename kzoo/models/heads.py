@@ -42,7 +42,9 @@ def apply(x, head: str, num_classes: int, sequence: bool = False):
         x: (batch, features), or (batch, time, features) when `sequence` is True.
         head: "classification" (softmax over `num_classes`), "regression" (`num_classes`
             linear outputs), "embedding" (L2-normalised `num_classes`-dim vectors, for
-            triplet training) or "ctc" (per-frame softmax over `num_classes` + blank).
+            triplet training) or "ctc" (per-frame logits over `num_classes` tokens and the
+            blank, last: index `num_classes`; kzoo's CTCLoss, ctc_decode and
+            TokenErrorRate take logits, with `blank_index=num_classes`).
         sequence: whether `x` still has a time axis; "ctc" needs one, the others pool it.
     """
     check_choice("head", head, HEADS)
@@ -53,10 +55,8 @@ def apply(x, head: str, num_classes: int, sequence: bool = False):
                 "head='ctc' needs a model that keeps the time axis (e.g. cnn_mlp_rnn, gru, "
                 "ligru). Received a model that pools it away; use head='classification'."
             )
-        # The last index is CTC's blank; outputs stay per frame.
-        return keras.layers.Dense(
-            num_classes + 1, activation="softmax", dtype="float32", name="ctc_head"
-        )(x)
+        # Per-frame logits (CTC losses normalise them themselves); the last index is the blank.
+        return keras.layers.Dense(num_classes + 1, dtype="float32", name="ctc_head")(x)
     if sequence:
         x = keras.layers.GlobalAveragePooling1D(name="time_pool")(x)
     if head == "classification":
