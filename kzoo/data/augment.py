@@ -4,9 +4,9 @@
 data:
   features: {type: logmel}
   augment: {spec_augment: {time_masks: 2, time_width: 8, freq_masks: 2, freq_width: 6},
-            freq_warp: 0.1, time_shift: 0.1}
+            freq_warp: 0.1, time_shift: 0.1, time_stretch: 0.1}
 # or, on the raw waveform (features: {type: raw}):
-  augment: {noise: {snr_db: [10, 30]}, gain_db: 6, time_shift: 0.1}
+  augment: {noise: {snr_db: [10, 30]}, gain_db: 6, time_shift: 0.1, time_stretch: 0.1}
 ```
 
 Augmentations run in the `tf.data` pipeline of the training split only (after the
@@ -33,6 +33,13 @@ the same seed see the same augmented data.
   spirit of VTLP (Jaitly and Hinton, "Vocal Tract Length Perturbation (VTLP) improves
   speech recognition", ICML 2013 WDLASL workshop), which warps the frequency axis
   before the mel filters. Log-mel features only (MFCCs mix all bins).
+- `time_stretch: r`: the example is resampled along time to `a` times its length,
+  `a ~ U[1 - r, 1 + r]` (linear interpolation; the steps past the new end are zero,
+  and what passes the last step is dropped). On a waveform this is speed
+  perturbation (Ko, Peddinti, Povey and Khudanpur, "Audio Augmentation for Speech
+  Recognition", Interspeech 2015), which changes tempo and pitch together; on feature
+  frames it changes the tempo only. Speakers differ in speaking rate, which a shift
+  does not change. Waveforms and features.
 - `time_shift: r`: the example moves `s ~ U{-r * n..r * n}` steps along time (`n`
   its unpadded length), zero-filling the steps it leaves; what is pushed past either
   end is dropped. Waveforms and features.
@@ -61,6 +68,7 @@ AUGMENTATIONS: dict[str, tuple[str, ...]] = {
     "gain_db": ("raw",),
     "freq_warp": ("logmel",),
     "time_shift": ("raw", "logmel", "mfcc"),
+    "time_stretch": ("raw", "logmel", "mfcc"),
 }
 
 
@@ -172,6 +180,15 @@ def _time_shift(value: Any) -> float:
     return float(value)
 
 
+def _time_stretch(value: Any) -> float:
+    if not _is_number(value) or not 0 <= value < 1:
+        raise ConfigError(
+            "`data.augment.time_stretch` must be a fraction r in [0, 1): each example is "
+            f"resampled to a length factor drawn in [1 - r, 1 + r]. Received: {value!r}."
+        )
+    return float(value)
+
+
 def _freq_warp(value: Any) -> float:
     if not _is_number(value) or not 0 <= value < 1:
         raise ConfigError(
@@ -191,6 +208,7 @@ _CHECKS = {
     "gain_db": _gain_db,
     "freq_warp": _freq_warp,
     "time_shift": _time_shift,
+    "time_stretch": _time_stretch,
 }
 
 
@@ -219,6 +237,9 @@ def augment(x: tf.Tensor, spec: dict[str, Any], draw: tf.Tensor) -> tf.Tensor:
         return tf.stack([tf.cast(draw, tf.int64), tf.constant(next(seeds), tf.int64)])
 
     length = _length(x)
+    if "time_stretch" in spec:
+        x = _stretch(x, length, spec["time_stretch"], key())
+        length = _length(x)
     if "time_shift" in spec:
         x = _shift(x, length, spec["time_shift"], key())
         length = _length(x)
@@ -254,6 +275,21 @@ def _shift(x: tf.Tensor, length: tf.Tensor, fraction: float, seed: tf.Tensor) ->
     valid = (source >= 0) & (source < steps)
     moved = tf.gather(x, tf.clip_by_value(source, 0, steps - 1))
     return tf.where(valid[:, None], moved, tf.zeros_like(moved))
+
+
+def _stretch(x: tf.Tensor, length: tf.Tensor, ratio: float, seed: tf.Tensor) -> tf.Tensor:
+    """Step t of the output reads step t / a of `x` (linear interpolation), up to a * length."""
+    factor = tf.random.stateless_uniform([], seed, 1.0 - ratio, 1.0 + ratio)
+    steps = tf.shape(x)[0]
+    last = tf.cast(tf.maximum(length - 1, 0), tf.float32)
+    source = tf.range(tf.cast(steps, tf.float32)) / factor
+    inside = source <= last
+    source = tf.minimum(source, last)
+    below = tf.cast(tf.floor(source), tf.int32)
+    above = tf.minimum(below + 1, tf.cast(last, tf.int32))
+    weight = (source - tf.floor(source))[:, None]
+    moved = tf.gather(x, below) * (1.0 - weight) + tf.gather(x, above) * weight
+    return tf.where(inside[:, None], moved, tf.zeros_like(moved))
 
 
 def _warp(x: tf.Tensor, ratio: float, seed: tf.Tensor) -> tf.Tensor:

@@ -76,6 +76,10 @@ FORMANTS = {
 # Mean F0 (Hz) of each group in the same study.
 MEAN_F0 = {"men": 138.0, "women": 227.0, "children": 236.0}
 BANDWIDTHS = (80.0, 100.0, 140.0)  # Hz, typical formant bandwidths (Klatt 1980)
+# Token-to-token variation within a speaker: each utterance draws its F0 and each of
+# its formants uniformly within these fractions of the speaker's values.
+F0_TOKEN_SPREAD = 0.05
+FORMANT_TOKEN_SPREAD = 0.04
 TASKS = ("vowel", "speaker")
 SINGULAR = {"men": "man", "women": "woman", "children": "child"}
 
@@ -187,10 +191,10 @@ def generate(
         for v in range(len(VOWELS)):
             target = np.array(FORMANTS[speaker.group][v], float) / speaker.tract_scale
             for _ in range(repetitions):
-                f0 = speaker.f0 * rng.uniform(0.95, 1.05)
+                f0 = speaker.f0 * rng.uniform(1 - F0_TOKEN_SPREAD, 1 + F0_TOKEN_SPREAD)
                 sources.append(_glottal_source(rng, f0, num_samples, sample_rate, 0.01, 0.05))
-                # Token-to-token variation of the articulation: +-4% per formant.
-                formants.append(np.minimum(target * rng.uniform(0.96, 1.04, 3), 0.45 * sample_rate))
+                spread = rng.uniform(1 - FORMANT_TOKEN_SPREAD, 1 + FORMANT_TOKEN_SPREAD, 3)
+                formants.append(np.minimum(target * spread, 0.45 * sample_rate))
                 vowel_labels.append(v)
                 speaker_labels.append(s)
     source = np.stack(sources)

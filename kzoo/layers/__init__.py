@@ -25,6 +25,7 @@ from kzoo.layers.normalization import (
     WeightNormalization,
     normalization,
 )
+from kzoo.layers.padding_mask import PaddingMask
 from kzoo.layers.sinc_conv import SincConv1D
 
 __all__ = [
@@ -44,6 +45,7 @@ __all__ = [
     "InvertedResidualBlock",
     "LiGRU",
     "LocalResponseNormalization",
+    "PaddingMask",
     "ResidualBlock",
     "SLiGRU",
     "Sin",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import keras
 
+from kzoo import layers as kzoo_layers
 from kzoo.models import heads, parts
 from kzoo.registry import register
 
@@ -25,6 +26,7 @@ def cnn_mlp_rnn(
     normalization: str | None = "batch",
     dropout: float = 0.15,
     head: str = "classification",
+    mask_padding: bool = False,
 ) -> keras.Model:
     """A CRDNN (SpeechBrain's name): conv blocks -> MLP -> recurrent layers -> MLP -> head.
 
@@ -53,11 +55,20 @@ def cnn_mlp_rnn(
         dropout: dropout after the MLPs and between recurrent layers.
         head: "classification" (pools over time), "regression", "embedding", or "ctc"
             (a per-frame output for CTC training).
+        mask_padding: treat all-zero input frames as padding (kzoo's audio features zero
+            the frames past each utterance's end): the recurrent layers skip them and the
+            time pool averages real frames only, so a prediction does not depend on how
+            much padding an utterance has. Leave it off for raw waveforms, whose samples
+            can be zero inside an utterance.
     """
     heads.check_num_classes(num_classes)
     shape = heads.check_input_shape(input_shape, 2, "cnn_mlp_rnn", "(time, features)")
     inputs = keras.Input(shape, name="inputs")  # (batch, time, features)
     x = inputs
+    mask = None
+    if mask_padding:
+        blocks = len(conv_filters) if pool_size > 1 else 0
+        mask = kzoo_layers.PaddingMask(pool_size, blocks, name="padding_mask")(inputs)
     for i, filters in enumerate(conv_filters):
         x = keras.layers.Conv1D(filters, kernel_size, padding="same", name=f"conv{i}")(x)
         x = parts.normalization(normalization, f"conv{i}_norm")(x)
@@ -72,11 +83,11 @@ def cnn_mlp_rnn(
     for i in range(rnn_layers):
         x = parts.recurrent(
             rnn, rnn_units, f"{rnn}{i}", True, bidirectional, dropout if i else 0.0
-        )(x)
+        )(x, mask=mask)
     # x: (batch, frames, rnn_units * directions)
     x = keras.layers.Dense(head_units, name="dense_out")(x)
     x = parts.normalization(normalization, "dense_out_norm")(x)
     x = parts.activation(activation, "dense_out_act")(x)
     x = keras.layers.Dropout(dropout, name="dense_out_dropout")(x)
-    outputs = heads.apply(x, head, num_classes, sequence=True)
+    outputs = heads.apply(x, head, num_classes, sequence=True, mask=mask)
     return keras.Model(inputs, outputs, name="cnn_mlp_rnn")

@@ -35,7 +35,7 @@ def check_input_shape(input_shape, rank: int, model: str, what: str) -> tuple:
     return shape
 
 
-def apply(x, head: str, num_classes: int, sequence: bool = False):
+def apply(x, head: str, num_classes: int, sequence: bool = False, mask=None):
     """The output layer of `head` on the features `x`.
 
     Args:
@@ -46,6 +46,8 @@ def apply(x, head: str, num_classes: int, sequence: bool = False):
             blank, last: index `num_classes`; kzoo's CTCLoss, ctc_decode and
             TokenErrorRate take logits, with `blank_index=num_classes`).
         sequence: whether `x` still has a time axis; "ctc" needs one, the others pool it.
+        mask: optional boolean (batch, time) mask of the real frames of `x`; the time
+            pool averages those only.
     """
     check_choice("head", head, HEADS)
     check_num_classes(num_classes)
@@ -58,7 +60,7 @@ def apply(x, head: str, num_classes: int, sequence: bool = False):
         # Per-frame logits (CTC losses normalise them themselves); the last index is the blank.
         return keras.layers.Dense(num_classes + 1, dtype="float32", name="ctc_head")(x)
     if sequence:
-        x = keras.layers.GlobalAveragePooling1D(name="time_pool")(x)
+        x = keras.layers.GlobalAveragePooling1D(name="time_pool")(x, mask=mask)
     if head == "classification":
         return keras.layers.Dense(
             num_classes, activation="softmax", dtype="float32", name="classifier"

@@ -92,6 +92,26 @@ def test_freq_warp_stretches_the_bins():
     np.testing.assert_allclose(y[0], np.minimum(np.arange(16) * alpha, 15), rtol=1e-5)
 
 
+@pytest.mark.parametrize("kind", ["logmel", "raw"])
+def test_time_stretch_resamples_the_utterance(kind):
+    x = _features(frames=60, bins=3, length=40) if kind == "logmel" else _wave(800, 600)
+    length = 40 if kind == "logmel" else 600
+    assert np.array_equal(_run(x, {"time_stretch": 0.0}, 1, kind), x)
+    ramp = np.zeros((80, 2), "float32")
+    ramp[:40] = np.arange(1, 41, dtype="float32")[:, None]
+    factors = set()
+    for draw in range(6):
+        y = _run(ramp, {"time_stretch": 0.2}, draw, "logmel")
+        stretched = int((y[:, 0] != 0).sum())  # ~ 40 * factor real steps, then zeros
+        assert 0.8 * 40 - 1 <= stretched <= 1.2 * 40 + 1 and np.all(y[stretched:] == 0)
+        factor = 1 / (y[1, 0] - y[0, 0])  # step t reads step t / factor of the ramp
+        np.testing.assert_allclose(y[:stretched, 0], 1 + np.arange(stretched) / factor, rtol=1e-5)
+        factors.add(round(float(factor), 3))
+        z = _run(x, {"time_stretch": 0.2}, draw, kind)
+        assert z.shape == x.shape and np.all(z[int(1.2 * length) + 1 :] == 0)
+    assert len(factors) > 1 and all(0.8 - 1e-3 <= f <= 1.2 + 1e-3 for f in factors)
+
+
 def test_waveform_noise_and_gain():
     x = _wave()
     y = _run(x, {"noise": {"snr_db": [10, 10]}}, 3, "raw")
@@ -178,6 +198,8 @@ def test_no_augment_block_is_the_plain_pipeline():
         ({"gain_db": -3}, "raw", "non-negative number"),
         ({"gain_db": "loud"}, "raw", "non-negative number"),
         ({"time_shift": 1.5}, "raw", r"fraction in \[0, 1\)"),
+        ({"time_stretch": 1.0}, "mfcc", r"fraction r in \[0, 1\)"),
+        ({"time_stretch": "fast"}, "raw", r"fraction r in \[0, 1\)"),
         ({"freq_warp": -0.1}, "logmel", r"fraction r in \[0, 1\)"),
         ({"freq_warp": 0.1}, "mfcc", "does not apply to features of type 'mfcc'"),
         ({"freq_wrap": 0.1}, "logmel", "Did you mean 'freq_warp'"),

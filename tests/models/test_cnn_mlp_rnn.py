@@ -43,3 +43,17 @@ def test_bad_arguments_name_the_argument(overrides, message):
 def test_mlp_rejects_ctc_head():
     with pytest.raises(ValueError, match="head='ctc' needs a model that keeps the time axis"):
         kzoo.models.get("mlp", head="ctc", compile=False)
+
+
+@pytest.mark.parametrize("rnn", ["gru", "ligru"])
+def test_mask_padding_makes_predictions_independent_of_the_padding(rnn):
+    kwargs = dict(input_shape=(None, 13), num_classes=4, rnn=rnn, rnn_units=8, conv_filters=[8, 8], dense_units=8, head_units=8)
+    x = np.random.default_rng(0).standard_normal((3, 20, 13)).astype("float32")
+    short = np.concatenate([x, np.zeros((3, 12, 13), "float32")], axis=1)
+    long = np.concatenate([x, np.zeros((3, 40, 13), "float32")], axis=1)
+    masked = kzoo.models.get("cnn_mlp_rnn", mask_padding=True, **kwargs)
+    np.testing.assert_allclose(masked.predict_on_batch(short), masked.predict_on_batch(long), atol=1e-5)
+    plain = kzoo.models.get("cnn_mlp_rnn", **kwargs)  # averages over the padding too
+    assert not np.allclose(plain.predict_on_batch(short), plain.predict_on_batch(long), atol=1e-5)
+    logs = masked.train_on_batch(long, np.array([0, 1, 2]), return_dict=True)
+    assert np.isfinite(logs["loss"])
