@@ -47,6 +47,7 @@ DATA_DEFAULTS: dict[str, Any] = {
     "validation_split": 0.1,
     "test_split": 0.1,
     "test_pattern": None,  # files whose name matches go to the test split (folders only)
+    "trim_silence": None,  # dB: cut leading and trailing audio this far below the peak
     "max_seconds": None,  # longer audio is cropped, shorter padded, to this duration
     "sample_rate": None,  # expected sample rate of audio (checked), None to accept the first seen
     "shuffle_buffer": 2048,

@@ -1,11 +1,16 @@
 """Audio front ends chosen by config: raw waveform, log-mel spectrogram, MFCC.
 
 ```yaml
-features: {type: logmel, num_mel_bins: 40, frame_ms: 25, hop_ms: 10, normalize: utterance}
+features: {type: logmel, num_mel_bins: 40, frame_ms: 25, hop_ms: 10, top_db: 80,
+           normalize: utterance}
 ```
 Features are computed once per data set, on padded batches, with Keras's own
 `MelSpectrogram` layer; frames past an utterance's end are set to zero so masking
-layers (`keras.layers.Masking`) and length-aware losses can ignore them.
+layers (`keras.layers.Masking`) and length-aware losses can ignore them. Log-mel
+values are floored `top_db` below each utterance's loudest bin (librosa's
+`power_to_db(top_db=...)` rule, per utterance), so an utterance's features do not
+depend on the others it was computed with, and near-digital silence does not
+reach down to the numeric floor.
 """
 
 from __future__ import annotations
@@ -20,12 +25,19 @@ from kzoo.errors import ConfigError, did_you_mean
 TYPES = ("raw", "logmel", "mfcc")
 DEFAULTS: dict[str, dict[str, Any]] = {
     "raw": {"normalize": "utterance"},
-    "logmel": {"num_mel_bins": 40, "frame_ms": 25.0, "hop_ms": 10.0, "normalize": "utterance"},
+    "logmel": {
+        "num_mel_bins": 40,
+        "frame_ms": 25.0,
+        "hop_ms": 10.0,
+        "top_db": 80.0,
+        "normalize": "utterance",
+    },
     "mfcc": {
         "num_mel_bins": 40,
         "num_mfcc": 13,
         "frame_ms": 25.0,
         "hop_ms": 10.0,
+        "top_db": 80.0,
         "normalize": "utterance",
     },
 }
@@ -54,7 +66,7 @@ def resolve(spec: dict[str, Any] | str | None) -> dict[str, Any]:
             f"{did_you_mean(key, DEFAULTS[kind])}"
         )
     resolved = {"type": kind, **DEFAULTS[kind], **spec}
-    for key in ("num_mel_bins", "num_mfcc", "frame_ms", "hop_ms"):
+    for key in ("num_mel_bins", "num_mfcc", "frame_ms", "hop_ms", "top_db"):
         value = resolved.get(key, 1)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
             raise ConfigError(
@@ -93,9 +105,11 @@ def extract(audio: np.ndarray, lengths: np.ndarray, sample_rate: int, spec: dict
     if spec["type"] == "raw":
         features, frames = audio[..., None], np.asarray(lengths)
     else:
-        features = _log_mel(audio, sample_rate, spec)
+        power = _mel_power(audio, sample_rate, spec)
         hop = _samples(spec["hop_ms"], sample_rate)
-        frames = np.minimum(1 + np.asarray(lengths) // hop, features.shape[1])
+        frames = np.minimum(1 + np.asarray(lengths) // hop, power.shape[1])
+        real = np.arange(power.shape[1])[None, :] < frames[:, None]
+        features = _to_db(power, real, spec["top_db"])
         if spec["type"] == "mfcc":
             features = features @ _dct_matrix(spec["num_mel_bins"], spec["num_mfcc"])
     mask = np.arange(features.shape[1])[None, :] < frames[:, None]
@@ -109,7 +123,7 @@ def _samples(ms: float, sample_rate: int) -> int:
     return max(int(round(ms * sample_rate / 1000)), 1)
 
 
-def _log_mel(audio: np.ndarray, sample_rate: int, spec: dict[str, Any]) -> np.ndarray:
+def _mel_power(audio: np.ndarray, sample_rate: int, spec: dict[str, Any]) -> np.ndarray:
     frame = _samples(spec["frame_ms"], sample_rate)
     layer = keras.layers.MelSpectrogram(
         fft_length=int(2 ** np.ceil(np.log2(frame))),
@@ -118,7 +132,7 @@ def _log_mel(audio: np.ndarray, sample_rate: int, spec: dict[str, Any]) -> np.nd
         num_mel_bins=spec["num_mel_bins"],
         sampling_rate=sample_rate,
         max_freq=sample_rate / 2,
-        power_to_db=True,
+        power_to_db=False,  # in decibels per utterance below (Keras floors per batch)
         dtype="float32",
     )
     chunks = [
@@ -126,6 +140,13 @@ def _log_mel(audio: np.ndarray, sample_rate: int, spec: dict[str, Any]) -> np.nd
         for i in range(0, len(audio), 256)
     ]
     return np.concatenate(chunks)  # (n, frames, mels)
+
+
+def _to_db(power: np.ndarray, real: np.ndarray, top_db: float) -> np.ndarray:
+    """10 log10(power), floored `top_db` below the loudest real bin of each utterance."""
+    db = 10.0 * np.log10(np.maximum(power, 1e-10))
+    loudest = np.where(real[..., None], db, -np.inf).max(axis=(1, 2), keepdims=True)
+    return np.maximum(db, loudest - top_db)
 
 
 def _dct_matrix(num_mel_bins: int, num_mfcc: int) -> np.ndarray:

@@ -3,7 +3,8 @@ import pytest
 
 import kzoo
 from kzoo import configs, data
-from kzoo.data import features, folders
+from kzoo.data import features, folders, pipeline
+from kzoo.errors import ConfigError
 from tests.conftest import require_shared
 from tests.helpers import vowel_folders, write_wav
 
@@ -70,6 +71,50 @@ def test_mfcc_is_the_dct_of_log_mel():
     mfcc, _ = features.extract(audio, np.array([1600]), 8000, features.resolve({"type": "mfcc", "num_mfcc": 20, **base}))
     # An orthonormal DCT preserves energy per frame.
     np.testing.assert_allclose((mel**2).sum(-1), (mfcc**2).sum(-1), rtol=1e-4)
+
+
+def test_log_mel_floor_is_per_utterance():
+    rng = np.random.default_rng(2)
+    quiet = (1e-4 * rng.standard_normal(1600)).astype("float32")
+    quiet[800:] *= 1e-4  # its second half: near-digital silence
+    loud = (10.0 * rng.standard_normal(1600)).astype("float32")
+    spec = features.resolve({"type": "logmel", "num_mel_bins": 8, "top_db": 40, "normalize": None})
+    lengths = np.array([1600, 1600])
+    alone, _ = features.extract(quiet[None], lengths[:1], 8000, spec)
+    together, _ = features.extract(np.stack([quiet, loud]), lengths, 8000, spec)
+    np.testing.assert_allclose(together[0], alone[0], atol=1e-4)  # the loud clip changes nothing
+    assert np.isclose(alone.min(), alone.max() - 40.0, atol=1e-3)  # floored 40 dB below its peak
+
+
+def test_trim_silence_cuts_quiet_ends_only(tmp_path):
+    rng = np.random.default_rng(3)
+    speech = np.sin(np.arange(2400) / 3.0).astype("float32")
+    wave = np.concatenate([1e-3 * rng.standard_normal(1200), speech, 1e-3 * rng.standard_normal(800)])
+    trimmed = pipeline.trim_silence(wave.astype("float32"), 8000, 30)
+    assert 2400 <= len(trimmed) <= 2400 + 2 * 80  # the tone, give or take a 10 ms frame each side
+    start = int(np.flatnonzero(wave == trimmed[0])[0])
+    np.testing.assert_array_equal(trimmed, wave[start : start + len(trimmed)])  # a slice of it
+    assert len(pipeline.trim_silence(wave, 8000, 80)) > len(trimmed)  # a deeper threshold keeps more
+    for label in ("a", "b"):
+        for i in range(3):
+            write_wav(tmp_path / label / f"{i}.wav", 0.5 * wave)
+    block = _block(source=str(tmp_path), features="raw", test_split=0.0, validation_split=0.0)
+    assert data.load(block, batch_size=2).input_shape[0] == len(wave)
+    assert data.load({**block, "trim_silence": 30}, batch_size=2).input_shape[0] == len(trimmed)
+
+
+@pytest.mark.parametrize("value", [0, -5, "loud", True])
+def test_bad_trim_silence(value):
+    with pytest.raises(ConfigError, match="`data.trim_silence` must be a positive number of decibels"):
+        data.load(_block(trim_silence=value), batch_size=8)
+
+
+def test_trim_silence_on_text_is_an_error(tmp_path):
+    for label in ("pos", "neg"):
+        (tmp_path / label).mkdir()
+        (tmp_path / label / "0.txt").write_text(f"{label} words")
+    with pytest.raises(ConfigError, match="`data.trim_silence` applies to audio"):
+        data.load(_block(source=str(tmp_path), trim_silence=30, test_split=0.0), batch_size=2)
 
 
 def test_vowels_source_tasks():
