@@ -4,7 +4,7 @@
 data:
   features: {type: logmel}
   augment: {spec_augment: {time_masks: 2, time_width: 8, freq_masks: 2, freq_width: 6},
-            freq_warp: 0.1, time_shift: 0.1, time_stretch: 0.1}
+            freq_warp: 0.1, time_shift: 0.1, time_stretch: 0.1, noise: {snr_db: [10, 40]}}
 # or, on the raw waveform (features: {type: raw}):
   augment: {noise: {snr_db: [10, 30]}, gain_db: 6, time_shift: 0.1, time_stretch: 0.1}
 ```
@@ -15,6 +15,11 @@ never augmented. Each example draws its own random values from a stream seeded b
 the run's seed (`tf.data.Dataset.random`, re-drawn every epoch), so two runs with
 the same seed see the same augmented data.
 
+`time_stretch`, `gain_db` and `noise` act on the waveform. With log-mel or MFCC
+features and one of them, the training split keeps its waveforms and computes its
+features on the fly, every epoch, after them (validation and test features are
+computed once, with the same code).
+
 - `spec_augment` (Park et al., "SpecAugment: A Simple Data Augmentation Method for
   Automatic Speech Recognition", Interspeech 2019, arXiv:1904.08779): `time_masks`
   blocks of `w ~ U{0..time_width}` consecutive frames and `freq_masks` blocks of
@@ -23,7 +28,8 @@ the same seed see the same augmented data.
   zero padding). Features only (`logmel`, `mfcc`).
 - `noise: {snr_db: [low, high]}`: white Gaussian noise at a signal-to-noise ratio
   drawn uniformly in `[low, high]` dB, `sigma^2 = P_signal / 10^(snr / 10)`, with the
-  signal power measured over the utterance (not its padding). Raw waveforms only.
+  signal power measured over the utterance (not its padding). On the waveform, before
+  any features.
 - `gain_db: g`: the waveform is scaled by `10^(u / 20)`, `u ~ U[-g, g]`. Raw
   waveforms only (a gain is a constant offset of log-mel features, which their
   normalization removes).
@@ -34,12 +40,11 @@ the same seed see the same augmented data.
   speech recognition", ICML 2013 WDLASL workshop), which warps the frequency axis
   before the mel filters. Log-mel features only (MFCCs mix all bins).
 - `time_stretch: r`: the example is resampled along time to `a` times its length,
-  `a ~ U[1 - r, 1 + r]` (linear interpolation; the steps past the new end are zero,
-  and what passes the last step is dropped). On a waveform this is speed
-  perturbation (Ko, Peddinti, Povey and Khudanpur, "Audio Augmentation for Speech
-  Recognition", Interspeech 2015), which changes tempo and pitch together; on feature
-  frames it changes the tempo only. Speakers differ in speaking rate, which a shift
-  does not change. Waveforms and features.
+  `a ~ U[1 - r, 1 + r]` (linear interpolation; the samples past the new end are zero,
+  and what passes the last one is dropped): speed perturbation (Ko, Peddinti, Povey
+  and Khudanpur, "Audio Augmentation for Speech Recognition", Interspeech 2015), which
+  changes tempo, pitch and formants together, as a faster or slower, smaller or larger
+  speaker would. On the waveform, before any features.
 - `time_shift: r`: the example moves `s ~ U{-r * n..r * n}` steps along time (`n`
   its unpadded length), zero-filling the steps it leaves; what is pushed past either
   end is dropped. Waveforms and features.
@@ -48,7 +53,7 @@ the same seed see the same augmented data.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import tensorflow as tf
@@ -64,12 +69,15 @@ SPEC_AUGMENT_DEFAULTS: dict[str, int] = {
 # name -> the feature types it applies to.
 AUGMENTATIONS: dict[str, tuple[str, ...]] = {
     "spec_augment": ("logmel", "mfcc"),
-    "noise": ("raw",),
+    "noise": ("raw", "logmel", "mfcc"),
     "gain_db": ("raw",),
     "freq_warp": ("logmel",),
     "time_shift": ("raw", "logmel", "mfcc"),
     "time_stretch": ("raw", "logmel", "mfcc"),
 }
+# Applied to the waveform: for log-mel or MFCC inputs the training split's features
+# are then computed after them, on the fly, every epoch.
+WAVEFORM = ("time_stretch", "gain_db", "noise")
 
 
 def resolve(spec: Mapping[str, Any] | None, feature_type: str | None = "raw") -> dict[str, Any]:
@@ -212,52 +220,78 @@ _CHECKS = {
 }
 
 
-def apply(dataset: tf.data.Dataset, spec: dict[str, Any], seed: int) -> tf.data.Dataset:
+def apply(
+    dataset: tf.data.Dataset,
+    spec: dict[str, Any],
+    seed: int,
+    features: Callable[[tf.Tensor, tf.Tensor], tf.Tensor] | None = None,
+) -> tf.data.Dataset:
     """Augments the inputs of an unbatched `(inputs, targets)` dataset; `spec` from `resolve`.
 
     Inputs are `(steps, channels)`: `(samples, 1)` for a waveform, `(frames, bins)` for
-    features. The targets pass through unchanged.
+    features. With `features`, inputs are waveforms that `features` turns into frames
+    after the waveform augmentations (see `augment`). The targets pass through unchanged.
     """
-    if not spec:
+    if not spec and features is None:
         return dataset
     draws = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
     paired = tf.data.Dataset.zip((dataset, draws))
-    return paired.map(lambda example, draw: (augment(example[0], spec, draw), *example[1:]))
+    return paired.map(
+        lambda example, draw: (augment(example[0], spec, draw, features), *example[1:])
+    )
 
 
-def augment(x: tf.Tensor, spec: dict[str, Any], draw: tf.Tensor) -> tf.Tensor:
+def augment(
+    x: tf.Tensor,
+    spec: dict[str, Any],
+    draw: tf.Tensor,
+    features: Callable[[tf.Tensor, tf.Tensor], tf.Tensor] | None = None,
+) -> tf.Tensor:
     """One example `x` (steps, channels) augmented as `spec` says, its randomness keyed by `draw`.
 
-    The same `(x, spec, draw)` always gives the same result (stateless random ops).
+    The waveform augmentations (`time_stretch`, `gain_db`, `noise`) run first; then
+    `features` (`(waveform (samples, 1), length) -> frames`), when given; then the
+    rest. Each augmentation draws from its own stream, so adding one leaves the others'
+    draws as they were, and the same `(x, spec, draw)` always gives the same result
+    (stateless random ops).
     """
     x = tf.convert_to_tensor(x, tf.float32)
-    seeds = iter(range(1, 16))
 
-    def key() -> tf.Tensor:
-        return tf.stack([tf.cast(draw, tf.int64), tf.constant(next(seeds), tf.int64)])
+    def key(name: str) -> tf.Tensor:
+        return tf.stack([tf.cast(draw, tf.int64), tf.constant(_STREAMS[name], tf.int64)])
 
     length = _length(x)
     if "time_stretch" in spec:
-        x = _stretch(x, length, spec["time_stretch"], key())
-        length = _length(x)
-    if "time_shift" in spec:
-        x = _shift(x, length, spec["time_shift"], key())
+        x = _stretch(x, length, spec["time_stretch"], key("time_stretch"))
         length = _length(x)
     if "gain_db" in spec:
         g = spec["gain_db"]
-        gain_db = tf.random.stateless_uniform([], key(), -g, g)
+        gain_db = tf.random.stateless_uniform([], key("gain_db"), -g, g)
         x = x * tf.pow(10.0, gain_db / 20.0)
     if "noise" in spec:
-        x = _add_noise(x, length, *spec["noise"]["snr_db"], key())
+        x = _add_noise(x, length, *spec["noise"]["snr_db"], key("noise"))
+    if features is not None:
+        x = features(x, length)
+        length = _length(x)
+    if "time_shift" in spec:
+        x = _shift(x, length, spec["time_shift"], key("time_shift"))
+        length = _length(x)
     if "freq_warp" in spec:
-        x = _warp(x, spec["freq_warp"], key())
+        x = _warp(x, spec["freq_warp"], key("freq_warp"))
     if "spec_augment" in spec:
         settings = spec["spec_augment"]
         steps, bins = tf.shape(x)[0], tf.shape(x)[1]
-        keep_t = _keep(steps, length, settings["time_masks"], settings["time_width"], key())
-        keep_f = _keep(bins, bins, settings["freq_masks"], settings["freq_width"], key())
+        time_seed, freq_seed = tf.unstack(
+            tf.random.experimental.stateless_split(key("spec_augment"), 2)
+        )
+        keep_t = _keep(steps, length, settings["time_masks"], settings["time_width"], time_seed)
+        keep_f = _keep(bins, bins, settings["freq_masks"], settings["freq_width"], freq_seed)
         x = x * tf.cast(keep_t[:, None] & keep_f[None, :], x.dtype)
     return x
+
+
+# One random stream per augmentation (see `augment`).
+_STREAMS = {name: i for i, name in enumerate(AUGMENTATIONS, start=1)}
 
 
 def _length(x: tf.Tensor) -> tf.Tensor:
@@ -331,4 +365,4 @@ def _keep(size: tf.Tensor, span: tf.Tensor, masks: int, width: int, seed: tf.Ten
     return keep & ~tf.reduce_any(masked, axis=0)
 
 
-__all__ = ["AUGMENTATIONS", "SPEC_AUGMENT_DEFAULTS", "apply", "augment", "resolve"]
+__all__ = ["AUGMENTATIONS", "SPEC_AUGMENT_DEFAULTS", "WAVEFORM", "apply", "augment", "resolve"]

@@ -19,6 +19,7 @@ from typing import Any
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from kzoo.errors import ConfigError, did_you_mean
 
@@ -90,7 +91,7 @@ def frame_count(num_samples: int, sample_rate: int, spec: dict[str, Any]) -> int
 
 
 def extract(audio: np.ndarray, lengths: np.ndarray, sample_rate: int, spec: dict[str, Any]):
-    """Features of a padded batch of waveforms.
+    """Features of a padded batch of waveforms, computed by an `Extractor` in chunks.
 
     Args:
         audio: float32 (n, samples), zero-padded.
@@ -102,51 +103,78 @@ def extract(audio: np.ndarray, lengths: np.ndarray, sample_rate: int, spec: dict
         (features, frame_lengths): float32 (n, frames, dims) with padded frames zeroed,
         and the number of real frames of each example.
     """
-    if spec["type"] == "raw":
-        features, frames = audio[..., None], np.asarray(lengths)
-    else:
-        power = _mel_power(audio, sample_rate, spec)
-        hop = _samples(spec["hop_ms"], sample_rate)
-        frames = np.minimum(1 + np.asarray(lengths) // hop, power.shape[1])
-        real = np.arange(power.shape[1])[None, :] < frames[:, None]
-        features = _to_db(power, real, spec["top_db"])
+    extractor = Extractor(sample_rate, spec)
+    chunks = tf.data.Dataset.from_tensor_slices(
+        (np.asarray(audio, "float32"), np.asarray(lengths, "int32"))
+    )
+    computed = [(x.numpy(), n.numpy()) for x, n in chunks.batch(256).map(extractor)]
+    if not computed:
+        return np.zeros((0, frame_count(audio.shape[1], sample_rate, spec), 1), "float32"), (
+            np.zeros(0, "int32")
+        )
+    return np.concatenate([x for x, _ in computed]), np.concatenate([n for _, n in computed])
+
+
+class Extractor:
+    """`(audio (n, samples), lengths (n,)) -> (features (n, frames, dims), frames (n,))`.
+
+    TensorFlow ops (Keras's `MelSpectrogram` runs on TensorFlow inside `tf.data` on
+    every backend), for use inside `tf.data` pipelines: `extract` maps it over a data
+    set once; with waveform augmentation the training pipeline maps it per example,
+    after augmenting the waveform.
+    """
+
+    def __init__(self, sample_rate: int, spec: dict[str, Any]):
+        self.spec = spec
+        if spec["type"] == "raw":
+            return
+        frame = _samples(spec["frame_ms"], sample_rate)
+        self.hop = _samples(spec["hop_ms"], sample_rate)
+        self.mel = keras.layers.MelSpectrogram(
+            fft_length=int(2 ** np.ceil(np.log2(frame))),
+            sequence_stride=self.hop,
+            sequence_length=frame,
+            num_mel_bins=spec["num_mel_bins"],
+            sampling_rate=sample_rate,
+            max_freq=sample_rate / 2,
+            power_to_db=False,  # in decibels per utterance below (Keras floors per batch)
+            dtype="float32",
+        )
         if spec["type"] == "mfcc":
-            features = features @ _dct_matrix(spec["num_mel_bins"], spec["num_mfcc"])
-    mask = np.arange(features.shape[1])[None, :] < frames[:, None]
-    if spec["normalize"]:
-        features = _normalize(features, mask, per_feature=spec["normalize"] == "cmvn")
-    features = np.where(mask[..., None], features, 0.0)
-    return features.astype("float32"), frames.astype("int32")
+            self.dct = tf.constant(_dct_matrix(spec["num_mel_bins"], spec["num_mfcc"]))
+
+    def __call__(self, audio: tf.Tensor, lengths: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        lengths = tf.cast(lengths, tf.int32)
+        if self.spec["type"] == "raw":
+            features, frames = audio[..., None], lengths
+        else:
+            power = tf.transpose(self.mel(audio), (0, 2, 1))  # (n, frames, mels)
+            frames = tf.minimum(1 + lengths // self.hop, tf.shape(power)[1])
+            features = _to_db(power, _mask(power, frames), self.spec["top_db"])
+            if self.spec["type"] == "mfcc":
+                features = tf.tensordot(features, self.dct, axes=1)
+        mask = _mask(features, frames)
+        if self.spec["normalize"]:
+            features = _normalize(features, mask, self.spec["normalize"] == "cmvn")
+        return tf.where(mask[..., None], features, 0.0), frames
 
 
 def _samples(ms: float, sample_rate: int) -> int:
     return max(int(round(ms * sample_rate / 1000)), 1)
 
 
-def _mel_power(audio: np.ndarray, sample_rate: int, spec: dict[str, Any]) -> np.ndarray:
-    frame = _samples(spec["frame_ms"], sample_rate)
-    layer = keras.layers.MelSpectrogram(
-        fft_length=int(2 ** np.ceil(np.log2(frame))),
-        sequence_stride=_samples(spec["hop_ms"], sample_rate),
-        sequence_length=frame,
-        num_mel_bins=spec["num_mel_bins"],
-        sampling_rate=sample_rate,
-        max_freq=sample_rate / 2,
-        power_to_db=False,  # in decibels per utterance below (Keras floors per batch)
-        dtype="float32",
-    )
-    chunks = [
-        np.transpose(keras.ops.convert_to_numpy(layer(audio[i : i + 256])), (0, 2, 1))
-        for i in range(0, len(audio), 256)
-    ]
-    return np.concatenate(chunks)  # (n, frames, mels)
+def _mask(x: tf.Tensor, frames: tf.Tensor) -> tf.Tensor:
+    """(n, steps): True on the first `frames[i]` steps of example i."""
+    return tf.range(tf.shape(x)[1])[None, :] < frames[:, None]
 
 
-def _to_db(power: np.ndarray, real: np.ndarray, top_db: float) -> np.ndarray:
+def _to_db(power: tf.Tensor, real: tf.Tensor, top_db: float) -> tf.Tensor:
     """10 log10(power), floored `top_db` below the loudest real bin of each utterance."""
-    db = 10.0 * np.log10(np.maximum(power, 1e-10))
-    loudest = np.where(real[..., None], db, -np.inf).max(axis=(1, 2), keepdims=True)
-    return np.maximum(db, loudest - top_db)
+    db = 10.0 * tf.math.log(tf.maximum(power, 1e-10)) / tf.math.log(10.0)
+    loudest = tf.reduce_max(
+        tf.where(real[..., None], db, tf.float32.min), axis=(1, 2), keepdims=True
+    )
+    return tf.maximum(db, loudest - top_db)
 
 
 def _dct_matrix(num_mel_bins: int, num_mfcc: int) -> np.ndarray:
@@ -158,11 +186,11 @@ def _dct_matrix(num_mel_bins: int, num_mfcc: int) -> np.ndarray:
     return basis.astype("float32")
 
 
-def _normalize(features: np.ndarray, mask: np.ndarray, per_feature: bool) -> np.ndarray:
+def _normalize(features: tf.Tensor, mask: tf.Tensor, per_feature: bool) -> tf.Tensor:
     """Zero mean and unit variance per utterance (and feature), over real frames only."""
     axes = (1,) if per_feature else (1, 2)
-    weights = np.broadcast_to(mask[..., None], features.shape).astype("float32")
-    count = np.maximum(weights.sum(axis=axes, keepdims=True), 1.0)
-    mean = (features * weights).sum(axis=axes, keepdims=True) / count
-    var = (((features - mean) ** 2) * weights).sum(axis=axes, keepdims=True) / count
-    return (features - mean) / np.sqrt(var + 1e-5)
+    weights = tf.broadcast_to(tf.cast(mask[..., None], features.dtype), tf.shape(features))
+    count = tf.maximum(tf.reduce_sum(weights, axis=axes, keepdims=True), 1.0)
+    mean = tf.reduce_sum(features * weights, axis=axes, keepdims=True) / count
+    var = tf.reduce_sum(((features - mean) ** 2) * weights, axis=axes, keepdims=True) / count
+    return (features - mean) / tf.sqrt(var + 1e-5)

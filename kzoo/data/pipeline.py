@@ -82,7 +82,7 @@ def prepare(examples: Examples, data: dict[str, Any], batch_size: int, seed: int
             f"`data.trim_silence` applies to audio; this source holds {examples.kind}. "
             "Remove it from the config."
         )
-    inputs, extra = _inputs(examples, data)
+    inputs, extra, waveforms = _inputs(examples, data)
     train_idx, val_idx, test_idx = split_indices(
         examples.labels, data["validation_split"], data["test_split"], seed, examples.test_mask
     )
@@ -100,16 +100,23 @@ def prepare(examples: Examples, data: dict[str, Any], batch_size: int, seed: int
         for name, idx in (("train", train_idx), ("validation", val_idx), ("test", test_idx))
     }
 
+    # Waveform augmentation of log-mel / MFCC inputs: features after it, every epoch.
+    features = None
+    if feature_type in ("logmel", "mfcc") and set(augment) & set(augmentation.WAVEFORM):
+        features = _features_of(examples.sample_rate, data["features"], inputs.shape[1:])
+
     def batched(name: str, shuffle: bool):
         x, y = arrays[name]
         if len(y) == 0:
             return None
+        if shuffle and features is not None:
+            x = waveforms[train_idx][..., None]  # (n, samples, 1)
         dataset = tf.data.Dataset.from_tensor_slices((x, y))
         if shuffle:
             dataset = dataset.shuffle(
                 min(len(y), data["shuffle_buffer"]), seed=seed, reshuffle_each_iteration=True
             )
-            dataset = augmentation.apply(dataset, augment, seed)  # training split only
+            dataset = augmentation.apply(dataset, augment, seed, features)  # training only
         return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
     return Dataset(
@@ -126,7 +133,19 @@ def prepare(examples: Examples, data: dict[str, Any], batch_size: int, seed: int
     )
 
 
-def _inputs(examples: Examples, data: dict[str, Any]) -> tuple[np.ndarray, dict[str, Any]]:
+def _features_of(sample_rate: int, spec: dict[str, Any], shape: tuple[int, ...]):
+    """The `(waveform (samples, 1), length) -> frames` function of on-the-fly features."""
+    extractor = audio_features.Extractor(sample_rate, audio_features.resolve(spec))
+
+    def compute(wave: tf.Tensor, length: tf.Tensor) -> tf.Tensor:
+        frames, _ = extractor(tf.transpose(wave), length[None])
+        return tf.ensure_shape(frames[0], shape)
+
+    return compute
+
+
+def _inputs(examples: Examples, data: dict[str, Any]):
+    """The model inputs of every example, what the data set adds, and the padded waveforms."""
     if examples.kind == "audio":
         spec = audio_features.resolve(data["features"])
         waves = examples.inputs
@@ -134,10 +153,10 @@ def _inputs(examples: Examples, data: dict[str, Any]) -> tuple[np.ndarray, dict[
             waves = [trim_silence(w, examples.sample_rate, data["trim_silence"]) for w in waves]
         audio, lengths = pad_audio(waves, examples.sample_rate, data["max_seconds"])
         features, _ = audio_features.extract(audio, lengths, examples.sample_rate, spec)
-        return features, {}
+        return features, {}, audio
     if examples.kind == "text":
-        return np.asarray(examples.inputs, object), {}
-    return np.asarray(examples.inputs, "float32"), {}
+        return np.asarray(examples.inputs, object), {}, None
+    return np.asarray(examples.inputs, "float32"), {}, None
 
 
 def trim_silence(wave: np.ndarray, sample_rate: int, top_db: float) -> np.ndarray:

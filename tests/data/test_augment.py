@@ -174,6 +174,29 @@ def test_only_the_training_split_is_augmented():
     assert not any(np.allclose(row, ref) for row in train for ref in clean)
 
 
+@pytest.mark.parametrize("kind", ["logmel", "mfcc"])
+def test_waveform_augmentation_of_features_computes_them_on_the_fly(kind):
+    block = configs.load("mlp")["data"]
+    features = {"type": kind, "num_mel_bins": 16, "normalize": "cmvn"}
+    block.update(validation_split=0.25, test_split=0.25, features=features)
+
+    def train_batches(augmentation):
+        dataset = prepare(_examples(), {**block, "augment": augmentation}, batch_size=4, seed=0)
+        return dataset, [np.concatenate([b.numpy() for b, _ in dataset.train]) for _ in range(2)]
+
+    # Noise 200 dB down changes nothing: the on-the-fly features are the precomputed ones.
+    dataset, (first, _) = train_batches({"noise": {"snr_db": [200, 200]}})
+    clean = dataset.arrays["train"][0]
+    assert first.shape == clean.shape and dataset.input_shape == clean.shape[1:]
+    order = [int(np.argmin(np.abs(clean - row).sum(axis=(1, 2)))) for row in first]
+    assert sorted(order) == list(range(len(clean)))  # each training example once
+    np.testing.assert_allclose(first, clean[order], atol=2e-3)
+    # Real noise and speed perturbation: new features every epoch, the same shape.
+    _, (first, second) = train_batches({"noise": {"snr_db": [5, 10]}, "time_stretch": 0.2})
+    assert first.shape == clean.shape and not np.allclose(first, second)
+    assert not any(np.allclose(row, ref, atol=1e-2) for row in first for ref in clean)
+
+
 def test_no_augment_block_is_the_plain_pipeline():
     block = configs.load("mlp")["data"]
     assert block["augment"] == {}
@@ -204,7 +227,7 @@ def test_no_augment_block_is_the_plain_pipeline():
         ({"freq_warp": 0.1}, "mfcc", "does not apply to features of type 'mfcc'"),
         ({"freq_wrap": 0.1}, "logmel", "Did you mean 'freq_warp'"),
         ({"spec_augment": {}}, "raw", "does not apply to features of type 'raw'"),
-        ({"noise": {"snr_db": [10, 20]}}, "logmel", "does not apply"),
+        ({"gain_db": 6}, "mfcc", "does not apply to features of type 'mfcc'"),
         ({"time_shift": 0.1}, None, "not audio"),
         (3, "raw", "must map augmentation names"),
     ],
