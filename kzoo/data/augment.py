@@ -106,7 +106,7 @@ def resolve(spec: Mapping[str, Any] | None, feature_type: str | None = "raw") ->
             raise ConfigError(
                 f"Unknown augmentation `data.augment.{name}`. {did_you_mean(name, AUGMENTATIONS)}"
             )
-        if value is None or value is False:
+        if value is None or value is False or (name == "time_stretch" and value == 0):
             continue  # `noise: null` switches one off, e.g. from --set
         if feature_type not in AUGMENTATIONS[name]:
             where = (
@@ -192,7 +192,8 @@ def _time_stretch(value: Any) -> float:
     if not _is_number(value) or not 0 <= value < 1:
         raise ConfigError(
             "`data.augment.time_stretch` must be a fraction r in [0, 1): each example is "
-            f"resampled to a length factor drawn in [1 - r, 1 + r]. Received: {value!r}."
+            "resampled to a length factor drawn in [1 - r, 1 + r], e.g. 0.1 for the usual "
+            f"0.9-1.1 speed perturbation. Received: {value!r}."
         )
     return float(value)
 
@@ -229,16 +230,21 @@ def apply(
     """Augments the inputs of an unbatched `(inputs, targets)` dataset; `spec` from `resolve`.
 
     Inputs are `(steps, channels)`: `(samples, 1)` for a waveform, `(frames, bins)` for
-    features. With `features`, inputs are waveforms that `features` turns into frames
-    after the waveform augmentations (see `augment`). The targets pass through unchanged.
+    features. With `features`, inputs are `(waveform (samples, 1), length)` pairs that
+    `features` turns into frames after the waveform augmentations (see `augment`). The
+    targets pass through unchanged.
     """
     if not spec and features is None:
         return dataset
     draws = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
     paired = tf.data.Dataset.zip((dataset, draws))
-    return paired.map(
-        lambda example, draw: (augment(example[0], spec, draw, features), *example[1:])
-    )
+
+    def one(example, draw):
+        inputs, length = (example[0], None) if features is None else example[0]
+        return (augment(inputs, spec, draw, features, length), *example[1:])
+
+    # Stateless random ops: the same results whatever order the parallel calls run in.
+    return paired.map(one, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
 
 
 def augment(
@@ -246,6 +252,7 @@ def augment(
     spec: dict[str, Any],
     draw: tf.Tensor,
     features: Callable[[tf.Tensor, tf.Tensor], tf.Tensor] | None = None,
+    length: tf.Tensor | None = None,
 ) -> tf.Tensor:
     """One example `x` (steps, channels) augmented as `spec` says, its randomness keyed by `draw`.
 
@@ -253,17 +260,17 @@ def augment(
     `features` (`(waveform (samples, 1), length) -> frames`), when given; then the
     rest. Each augmentation draws from its own stream, so adding one leaves the others'
     draws as they were, and the same `(x, spec, draw)` always gives the same result
-    (stateless random ops).
+    (stateless random ops). `length`, the number of real steps, defaults to the steps
+    up to the last non-zero one.
     """
     x = tf.convert_to_tensor(x, tf.float32)
 
     def key(name: str) -> tf.Tensor:
         return tf.stack([tf.cast(draw, tf.int64), tf.constant(_STREAMS[name], tf.int64)])
 
-    length = _length(x)
+    length = _length(x) if length is None else tf.cast(length, tf.int32)
     if "time_stretch" in spec:
-        x = _stretch(x, length, spec["time_stretch"], key("time_stretch"))
-        length = _length(x)
+        x, length = _stretch(x, length, spec["time_stretch"], key("time_stretch"))
     if "gain_db" in spec:
         g = spec["gain_db"]
         gain_db = tf.random.stateless_uniform([], key("gain_db"), -g, g)
@@ -291,7 +298,14 @@ def augment(
 
 
 # One random stream per augmentation (see `augment`).
-_STREAMS = {name: i for i, name in enumerate(AUGMENTATIONS, start=1)}
+_STREAMS = {
+    "spec_augment": 1,
+    "noise": 2,
+    "gain_db": 3,
+    "freq_warp": 4,
+    "time_shift": 5,
+    "time_stretch": 6,
+}
 
 
 def _length(x: tf.Tensor) -> tf.Tensor:
@@ -311,8 +325,11 @@ def _shift(x: tf.Tensor, length: tf.Tensor, fraction: float, seed: tf.Tensor) ->
     return tf.where(valid[:, None], moved, tf.zeros_like(moved))
 
 
-def _stretch(x: tf.Tensor, length: tf.Tensor, ratio: float, seed: tf.Tensor) -> tf.Tensor:
-    """Step t of the output reads step t / a of `x` (linear interpolation), up to a * length."""
+def _stretch(x: tf.Tensor, length: tf.Tensor, ratio: float, seed: tf.Tensor):
+    """Step t of the output reads step t / a of `x` (linear interpolation), up to a * length.
+
+    Returns the stretched example and its length.
+    """
     factor = tf.random.stateless_uniform([], seed, 1.0 - ratio, 1.0 + ratio)
     steps = tf.shape(x)[0]
     last = tf.cast(tf.maximum(length - 1, 0), tf.float32)
@@ -323,7 +340,8 @@ def _stretch(x: tf.Tensor, length: tf.Tensor, ratio: float, seed: tf.Tensor) -> 
     above = tf.minimum(below + 1, tf.cast(last, tf.int32))
     weight = (source - tf.floor(source))[:, None]
     moved = tf.gather(x, below) * (1.0 - weight) + tf.gather(x, above) * weight
-    return tf.where(inside[:, None], moved, tf.zeros_like(moved))
+    stretched = tf.reduce_sum(tf.cast(inside, tf.int32)) * tf.cast(length > 0, tf.int32)
+    return tf.where(inside[:, None], moved, tf.zeros_like(moved)), stretched
 
 
 def _warp(x: tf.Tensor, ratio: float, seed: tf.Tensor) -> tf.Tensor:

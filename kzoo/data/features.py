@@ -5,7 +5,8 @@ features: {type: logmel, num_mel_bins: 40, frame_ms: 25, hop_ms: 10, top_db: 80,
            normalize: utterance}
 ```
 Features are computed once per data set, on padded batches, with Keras's own
-`MelSpectrogram` layer; frames past an utterance's end are set to zero so masking
+`MelSpectrogram` layer (and, when the waveforms are augmented, again for each
+training example every epoch, by the same `Extractor`); frames past an utterance's end are set to zero so masking
 layers (`keras.layers.Masking`) and length-aware losses can ignore them. Log-mel
 values are floored `top_db` below each utterance's loudest bin (librosa's
 `power_to_db(top_db=...)` rule, per utterance), so an utterance's features do not
@@ -109,9 +110,9 @@ def extract(audio: np.ndarray, lengths: np.ndarray, sample_rate: int, spec: dict
     )
     computed = [(x.numpy(), n.numpy()) for x, n in chunks.batch(256).map(extractor)]
     if not computed:
-        return np.zeros((0, frame_count(audio.shape[1], sample_rate, spec), 1), "float32"), (
-            np.zeros(0, "int32")
-        )
+        dims = {"raw": 1, "logmel": spec.get("num_mel_bins"), "mfcc": spec.get("num_mfcc")}
+        frames = frame_count(audio.shape[1], sample_rate, spec)
+        return np.zeros((0, frames, dims[spec["type"]]), "float32"), np.zeros(0, "int32")
     return np.concatenate([x for x, _ in computed]), np.concatenate([n for _, n in computed])
 
 

@@ -110,7 +110,7 @@ def prepare(examples: Examples, data: dict[str, Any], batch_size: int, seed: int
         if len(y) == 0:
             return None
         if shuffle and features is not None:
-            x = waveforms[train_idx][..., None]  # (n, samples, 1)
+            x = (waveforms[0][train_idx][..., None], waveforms[1][train_idx])  # (n, samples, 1)
         dataset = tf.data.Dataset.from_tensor_slices((x, y))
         if shuffle:
             dataset = dataset.shuffle(
@@ -145,7 +145,8 @@ def _features_of(sample_rate: int, spec: dict[str, Any], shape: tuple[int, ...])
 
 
 def _inputs(examples: Examples, data: dict[str, Any]):
-    """The model inputs of every example, what the data set adds, and the padded waveforms."""
+    """The model inputs of every example, what the data set adds, and (for audio) the
+    padded waveforms and their lengths."""
     if examples.kind == "audio":
         spec = audio_features.resolve(data["features"])
         waves = examples.inputs
@@ -153,7 +154,7 @@ def _inputs(examples: Examples, data: dict[str, Any]):
             waves = [trim_silence(w, examples.sample_rate, data["trim_silence"]) for w in waves]
         audio, lengths = pad_audio(waves, examples.sample_rate, data["max_seconds"])
         features, _ = audio_features.extract(audio, lengths, examples.sample_rate, spec)
-        return features, {}, audio
+        return features, {}, (audio, lengths)
     if examples.kind == "text":
         return np.asarray(examples.inputs, object), {}, None
     return np.asarray(examples.inputs, "float32"), {}, None
@@ -173,11 +174,14 @@ def trim_silence(wave: np.ndarray, sample_rate: int, top_db: float) -> np.ndarra
             f"Received: {top_db!r}."
         )
     frame = max(sample_rate // 100, 1)
-    count = len(wave) // frame
+    count = -(-len(wave) // frame)  # the last, shorter frame counts too
     if count == 0:
         return wave
-    frames = np.asarray(wave[: count * frame], "float64").reshape(count, frame)
-    level = 10.0 * np.log10(np.mean(frames**2, axis=1) + 1e-20)
+    padded = np.zeros(count * frame)
+    padded[: len(wave)] = wave
+    power = np.sum(padded.reshape(count, frame) ** 2, axis=1)
+    power /= np.minimum(frame, len(wave) - frame * np.arange(count))  # mean over real samples
+    level = 10.0 * np.log10(power + 1e-20)
     loud = np.flatnonzero(level >= level.max() - top_db)
     return wave[loud[0] * frame : (loud[-1] + 1) * frame]
 

@@ -55,14 +55,20 @@ def cnn_mlp_rnn(
         dropout: dropout after the MLPs and between recurrent layers.
         head: "classification" (pools over time), "regression", "embedding", or "ctc"
             (a per-frame output for CTC training).
-        mask_padding: treat all-zero input frames as padding (kzoo's audio features zero
-            the frames past each utterance's end): the recurrent layers skip them and the
-            time pool averages real frames only, so a prediction does not depend on how
-            much padding an utterance has. Leave it off for raw waveforms, whose samples
-            can be zero inside an utterance.
+        mask_padding: treat the all-zero frames that end an input as padding (kzoo's
+            audio features zero the frames past each utterance's end; see
+            `kzoo.layers.PaddingMask`): the recurrent layers skip them and the time pool
+            averages real frames only, so a prediction is the same however much padding
+            follows an utterance (beyond the few frames the convolutions reach). The conv
+            blocks' batch statistics still include padding frames in training.
     """
     heads.check_num_classes(num_classes)
     shape = heads.check_input_shape(input_shape, 2, "cnn_mlp_rnn", "(time, features)")
+    if not isinstance(mask_padding, bool):
+        raise ValueError(
+            "Argument `mask_padding` must be true or false (skip the zero padding that ends "
+            f"each input). Received: mask_padding={mask_padding!r}."
+        )
     inputs = keras.Input(shape, name="inputs")  # (batch, time, features)
     x = inputs
     mask = None

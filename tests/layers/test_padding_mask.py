@@ -29,10 +29,19 @@ def test_mask_follows_max_pooling_with_same_padding(pool_size, num_pools):
     for _ in range(num_pools):
         real = keras.layers.MaxPooling1D(pool_size, padding="same")(real)
     expected = keras.ops.convert_to_numpy(real)[..., 0] > 0
-    assert mask.shape == expected.shape == (4, -(-12 // pool_size**num_pools) if pool_size == 2 else 2)
+    assert mask.shape == expected.shape == (4, -(-12 // pool_size**num_pools))
     np.testing.assert_array_equal(mask, expected)
     if pool_size == 2:  # even lengths: a pooled frame is real when any frame it covers is
         np.testing.assert_array_equal(mask[:, -1], lengths > 12 - pool_size**num_pools)
+
+
+def test_zero_frames_inside_an_utterance_stay_real():
+    x = _batch([10, 6], frames=12)
+    x[0, 0] = 0.0  # a shifted example: zeros before the speech
+    x[0, 4:6] = 0.0  # a SpecAugment time mask
+    x[1, 2] = 0.0
+    mask = keras.ops.convert_to_numpy(PaddingMask()(x))
+    np.testing.assert_array_equal(mask, np.arange(12)[None, :] < np.array([10, 6])[:, None])
 
 
 def test_an_all_zero_example_keeps_its_first_frame():
@@ -57,5 +66,5 @@ def test_config_round_trip_and_symbolic_shape():
     [({"pool_size": 0}, "pool_size"), ({"num_pools": -1}, "num_pools"), ({"pool_size": 2.0}, "pool_size")],
 )
 def test_bad_arguments(kwargs, match):
-    with pytest.raises(ValueError, match=f"Argument `{match}` must be an integer"):
+    with pytest.raises(ValueError, match=f"Argument `{match}` must be an integer.*e.g. PaddingMask"):
         PaddingMask(**kwargs)

@@ -1,3 +1,4 @@
+import keras
 import numpy as np
 import pytest
 
@@ -33,6 +34,7 @@ def test_stacked_unidirectional():
         ({"num_classes": 0}, r"num_classes"),
         ({"activation": "reluu"}, r"Unknown activation 'reluu'"),
         ({"normalization": "btach"}, r"Unknown normalization 'btach'"),
+        ({"mask_padding": "no"}, r"Argument `mask_padding` must be true or false"),
     ],
 )
 def test_bad_arguments_name_the_argument(overrides, message):
@@ -46,7 +48,7 @@ def test_mlp_rejects_ctc_head():
 
 
 @pytest.mark.parametrize("rnn", ["gru", "ligru"])
-def test_mask_padding_makes_predictions_independent_of_the_padding(rnn):
+def test_mask_padding_makes_predictions_independent_of_the_padding(rnn, tmp_path):
     kwargs = dict(input_shape=(None, 13), num_classes=4, rnn=rnn, rnn_units=8, conv_filters=[8, 8], dense_units=8, head_units=8)
     x = np.random.default_rng(0).standard_normal((3, 20, 13)).astype("float32")
     short = np.concatenate([x, np.zeros((3, 12, 13), "float32")], axis=1)
@@ -57,3 +59,7 @@ def test_mask_padding_makes_predictions_independent_of_the_padding(rnn):
     assert not np.allclose(plain.predict_on_batch(short), plain.predict_on_batch(long), atol=1e-5)
     logs = masked.train_on_batch(long, np.array([0, 1, 2]), return_dict=True)
     assert np.isfinite(logs["loss"])
+    path = tmp_path / "masked.keras"
+    masked.save(path)
+    restored = keras.saving.load_model(path)
+    np.testing.assert_allclose(restored.predict_on_batch(long), masked.predict_on_batch(long), atol=1e-6)
