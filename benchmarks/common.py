@@ -70,12 +70,17 @@ class Comparison:
     target: float | None = None
     higher_is_better: bool = False
     digits: int = 4
+    max_extra: float | None = None  # a target on median(ours) - median(theirs) instead
 
     @property
     def ratio(self) -> float:
         return statistics.median(self.ours) / statistics.median(self.theirs)
 
     def verdict(self) -> str:
+        if self.max_extra is not None:
+            extra = statistics.median(self.ours) - statistics.median(self.theirs)
+            ok = extra <= self.max_extra
+            return f"{extra:+.2f} extra, <= +{self.max_extra} {'ok' if ok else 'MISSED'}"
         if self.target is None:
             return ""
         if self.higher_is_better:
