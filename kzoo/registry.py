@@ -144,6 +144,16 @@ def describe(name: str) -> str:
         lines += ["", f"Reference result: {reference.get('result')}"]
         if reference.get("command"):
             lines.append(f"  reproduced with: {reference['command']}")
+    recipes = [c for c in configs.names() if c != name and configs.load(c)["model"] == name]
+    if recipes:
+        lines += ["", "Recipes (other zoo configs for this model, `kzoo train NAME`):"]
+    for other in recipes:
+        recipe = configs.load(other)
+        lines.append(f"  {other}: {recipe.get('description') or ''}".rstrip())
+        if recipe.get("reference"):
+            lines.append(f"    result: {recipe['reference'].get('result')}")
+            if recipe["reference"].get("command"):
+                lines.append(f"    reproduced with: {recipe['reference']['command']}")
     return "\n".join(line for line in lines if line is not None).replace("\n\n\n", "\n\n")
 
 

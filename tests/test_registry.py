@@ -2,7 +2,7 @@ import keras
 import pytest
 
 import kzoo
-from kzoo import registry
+from kzoo import configs, registry
 
 
 def test_list_is_sorted_and_filters():
@@ -62,3 +62,8 @@ def test_describe_is_a_model_card():
     card = kzoo.models.describe("cnn_mlp_rnn")
     for expected in ("cnn_mlp_rnn:", "Input:", "Output:", "Parameters:", "optimizer:", "rnn: gru"):
         assert expected in card
+    # The recipes that train this model, with their measured results.
+    recipes = card.split("Recipes (other zoo configs for this model", 1)[1]
+    for config in ("digits_fsdd", "digits_fsdd_loso", "crdnn_ligru_vowels"):
+        assert f"\n  {config}: " in recipes
+        assert configs.load(config)["reference"]["result"] in recipes
