@@ -12,7 +12,9 @@ accuracy by Monte Carlo over the data set's own speakers:
     .venv/bin/python -m benchmarks.vowels_speaker_ceiling
 
 Where two speakers' boxes overlap (woman3 and child3: F0 275 and 287 Hz, formants
-a few percent apart), no model can tell the draws in the overlap apart.
+a few percent apart), no model can tell the draws in the overlap apart. (The
+synthesis clips formants at 0.45 x the sample rate, which touches some children's
+F3; the oracle sees the unclipped values, so if anything it is optimistic.)
 """
 
 from __future__ import annotations
