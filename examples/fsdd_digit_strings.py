@@ -1,6 +1,6 @@
 """Connected-digit recognition with CTC on synthetic digit strings built from FSDD.
 
-Free Spoken Digit Dataset recordings are concatenated, 2-4 at a time with 50-150 ms
+Free Spoken Digit Dataset recordings are concatenated, 2-5 at a time with 50-150 ms
 of near-silence between them, into "digit strings" (a tiny connected-digits task
 in the spirit of TIDIGITS). Training strings use only FSDD's training recordings
 (indices 5-49), test strings only its test recordings (indices 0-4). kzoo's
@@ -36,6 +36,7 @@ NAME = re.compile(r"^(?P<digit>\d)_(?P<speaker>[a-z]+)_(?P<index>\d+)\.wav$")
 TEST_INDICES = range(5)  # FSDD's customary test split
 BLANK = 10  # head="ctc" puts the blank after the num_classes tokens
 POOLING = 4  # cnn_mlp_rnn's two conv blocks each halve the frames (pool_size=2)
+MIN_DIGITS, MAX_DIGITS = 2, 5  # digits per string
 
 
 def load_fsdd(recordings: Path, limit: int | None = None):
@@ -55,10 +56,10 @@ def load_fsdd(recordings: Path, limit: int | None = None):
 
 
 def make_strings(waves, digits, pool, count, rate, rng):
-    """`count` strings of 2-4 recordings from `pool`, with 50-150 ms gaps; audio and labels."""
+    """`count` strings of 2-5 recordings from `pool`, with 50-150 ms gaps; audio and labels."""
     audio, labels = [], []
     for _ in range(count):
-        chosen = rng.choice(pool, size=rng.integers(2, 5), replace=False)
+        chosen = rng.choice(pool, size=rng.integers(MIN_DIGITS, MAX_DIGITS + 1), replace=False)
         pieces = []
         for k, i in enumerate(chosen):
             if k:
@@ -88,7 +89,7 @@ class Batches:
     """Batches of strings of similar length, padded to a multiple of 32 frames.
 
     Inputs are `[features (batch, frames, 40), output frames (batch,)]`; targets the
-    digits `(batch, 4)` padded with -1.
+    digits `(batch, MAX_DIGITS)` padded with -1.
     """
 
     def __init__(self, frames, labels, batch_size, shuffle, seed=0):
@@ -105,7 +106,7 @@ class Batches:
         lengths = np.array([len(self.frames[i]) for i in members])
         width = -(-lengths.max() // 32) * 32
         x = np.zeros((len(members), width, self.frames[members[0]].shape[1]), "float32")
-        y = np.full((len(members), 4), -1, "int32")
+        y = np.full((len(members), MAX_DIGITS), -1, "int32")
         for row, i in enumerate(members):
             x[row, : lengths[row]] = self.frames[i]
             y[row, : len(self.labels[i])] = self.labels[i]
@@ -123,7 +124,7 @@ class Batches:
 
         signature = (
             (tf.TensorSpec((None, None, 40), "float32"), tf.TensorSpec((None,), "int32")),
-            tf.TensorSpec((None, 4), "int32"),
+            tf.TensorSpec((None, MAX_DIGITS), "int32"),
         )
         dataset = tf.data.Dataset.from_generator(generate, output_signature=signature)
         return dataset.apply(tf.data.experimental.assert_cardinality(len(self)))
@@ -237,7 +238,7 @@ def main(argv: list[str] | None = None) -> dict:
     (args.output / "results.json").write_text(json.dumps(result, indent=2))
     print(
         f"{args.strings} training strings, {args.epochs} epochs, {result['seconds']:.0f} s: "
-        f"{total} test strings of 2-4 digits, greedy CTC digit error rate {ter:.3f} "
+        f"{total} test strings of {MIN_DIGITS}-{MAX_DIGITS} digits, greedy CTC digit error rate {ter:.3f} "
         f"(strings all right: {exact / total:.3f})"
     )
     return result
