@@ -55,23 +55,23 @@ def hand_cnn_mlp_rnn(frames=31, features=40):
 def hand_sincnet(samples=2400):
     inputs = keras.Input((samples, 1))
     x = keras.layers.LayerNormalization(axis=1, center=False, scale=False)(inputs)
-    x = kzoo.layers.SincConv1D(80, 251, sample_rate=8000, padding="valid")(x)
+    x = kzoo.layers.SincConv1D(40, 129, sample_rate=8000, padding="valid")(x)
     x = Absolute()(x)
-    for filters in (None, 60, 60):
+    for filters in (None, 40, 40):
         if filters is not None:
             x = keras.layers.Conv1D(filters, 5)(x)
         x = keras.layers.MaxPooling1D(3)(x)
         x = keras.layers.LayerNormalization()(x)
         x = keras.layers.LeakyReLU()(x)
-        x = keras.layers.Dropout(0.0)(x)
+        x = keras.layers.Dropout(0.1)(x)
     x = keras.layers.Flatten()(x)
-    for units in (128, 128):
+    for units in (128,):
         x = keras.layers.Dense(units)(x)
         x = keras.layers.BatchNormalization()(x)
         x = keras.layers.LeakyReLU()(x)
-        x = keras.layers.Dropout(0.0)(x)
+        x = keras.layers.Dropout(0.1)(x)
     outputs = keras.layers.Dense(NUM_CLASSES, activation="softmax", dtype="float32")(x)
-    return keras.Model(inputs, outputs), keras.optimizers.RMSprop(0.001)
+    return keras.Model(inputs, outputs), keras.optimizers.Adam(0.002)
 
 
 def _recurrent(layer_factory, layers, bidirectional, dropout, frames=31, features=40):
