@@ -10,13 +10,13 @@ def test_sinc_front_end_is_valid_conv_then_abs_pool_norm_act():
     names = [layer.name for layer in model.layers]
     start = names.index("sinc")
     assert names[start : start + 5] == ["sinc", "sinc_abs", "sinc_pool", "sinc_norm", "sinc_act"]
-    # (2400 - 251 + 1) // 3 frames after the sinc block
-    assert tuple(model.get_layer("sinc_pool").output.shape) == (None, 716, 80)
+    # The zoo config's 40 filters of 129 taps: (2400 - 129 + 1) // 3 frames after the sinc block
+    assert tuple(model.get_layer("sinc_pool").output.shape) == (None, 757, 40)
 
 
 @pytest.mark.parametrize(
     ("shape", "message"),
-    [((31, 40), "mono waveform"), ((None, 1), "fixed"), ((300, 1), "too short")],
+    [((31, 40), "mono waveform"), ((None, 1), "fixed"), ((150, 1), "too short")],
 )
 def test_bad_waveform_shapes(shape, message):
     with pytest.raises(ValueError, match=message):
