@@ -54,6 +54,7 @@ def test_mask_padding_makes_predictions_independent_of_the_padding(rnn, tmp_path
     short = np.concatenate([x, np.zeros((3, 12, 13), "float32")], axis=1)
     long = np.concatenate([x, np.zeros((3, 40, 13), "float32")], axis=1)
     masked = kzoo.models.get("cnn_mlp_rnn", mask_padding=True, **kwargs)
+    assert masked.get_layer("padding_mask").num_pools == 2  # the mask follows both conv pools
     np.testing.assert_allclose(masked.predict_on_batch(short), masked.predict_on_batch(long), atol=1e-5)
     plain = kzoo.models.get("cnn_mlp_rnn", **kwargs)  # averages over the padding too
     assert not np.allclose(plain.predict_on_batch(short), plain.predict_on_batch(long), atol=1e-5)
