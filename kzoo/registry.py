@@ -139,22 +139,25 @@ def describe(name: str) -> str:
         f"  batch_size: {train['batch_size']}, epochs: {train['epochs']}",
         f"Default data: {config['data']['source']}",
     ]
-    reference = config.get("reference")
-    if reference:
-        lines += ["", f"Reference result: {reference.get('result')}"]
-        if reference.get("command"):
-            lines.append(f"  reproduced with: {reference['command']}")
-    recipes = [c for c in configs.names() if c != name and configs.load(c)["model"] == name]
+    if config.get("reference"):
+        lines += ["", *_reference_lines(config["reference"], "Reference result", "")]
+    others = {c: configs.load(c) for c in configs.names() if c != name}
+    recipes = {c: other for c, other in others.items() if other["model"] == name}
     if recipes:
         lines += ["", "Recipes (other zoo configs for this model, `kzoo train NAME`):"]
-    for other in recipes:
-        recipe = configs.load(other)
+    for other, recipe in recipes.items():
         lines.append(f"  {other}: {recipe.get('description') or ''}".rstrip())
         if recipe.get("reference"):
-            lines.append(f"    result: {recipe['reference'].get('result')}")
-            if recipe["reference"].get("command"):
-                lines.append(f"    reproduced with: {recipe['reference']['command']}")
+            lines += _reference_lines(recipe["reference"], "    result", "  ")
     return "\n".join(line for line in lines if line is not None).replace("\n\n\n", "\n\n")
+
+
+def _reference_lines(reference: dict, label: str, indent: str) -> list[str]:
+    """A config's measured result and the command that reproduced it."""
+    lines = [f"{label}: {reference.get('result')}"]
+    if reference.get("command"):
+        lines.append(f"{indent}  reproduced with: {reference['command']}")
+    return lines
 
 
 def _shapes(tensors) -> str:

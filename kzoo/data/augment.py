@@ -106,8 +106,8 @@ def resolve(spec: Mapping[str, Any] | None, feature_type: str | None = "raw") ->
             raise ConfigError(
                 f"Unknown augmentation `data.augment.{name}`. {did_you_mean(name, AUGMENTATIONS)}"
             )
-        if value is None or value is False or (name == "time_stretch" and value == 0):
-            continue  # `noise: null` switches one off, e.g. from --set
+        if value is None or value is False or (_is_number(value) and value == 0):
+            continue  # `noise: null` or `time_stretch: 0` switches one off, e.g. from --set
         if feature_type not in AUGMENTATIONS[name]:
             where = (
                 f"features of type {feature_type!r}"
@@ -332,14 +332,10 @@ def _stretch(x: tf.Tensor, length: tf.Tensor, ratio: float, seed: tf.Tensor):
     """
     factor = tf.random.stateless_uniform([], seed, 1.0 - ratio, 1.0 + ratio)
     steps = tf.shape(x)[0]
-    last = tf.cast(tf.maximum(length - 1, 0), tf.float32)
+    last = tf.maximum(length - 1, 0)
     source = tf.range(tf.cast(steps, tf.float32)) / factor
-    inside = source <= last
-    source = tf.minimum(source, last)
-    below = tf.cast(tf.floor(source), tf.int32)
-    above = tf.minimum(below + 1, tf.cast(last, tf.int32))
-    weight = (source - tf.floor(source))[:, None]
-    moved = tf.gather(x, below) * (1.0 - weight) + tf.gather(x, above) * weight
+    inside = source <= tf.cast(last, tf.float32)
+    moved = _interpolate(x, source, last, axis=0)
     stretched = tf.reduce_sum(tf.cast(inside, tf.int32)) * tf.cast(length > 0, tf.int32)
     return tf.where(inside[:, None], moved, tf.zeros_like(moved)), stretched
 
@@ -347,12 +343,19 @@ def _stretch(x: tf.Tensor, length: tf.Tensor, ratio: float, seed: tf.Tensor):
 def _warp(x: tf.Tensor, ratio: float, seed: tf.Tensor) -> tf.Tensor:
     bins = tf.shape(x)[1]
     alpha = tf.random.stateless_uniform([], seed, 1.0 - ratio, 1.0 + ratio)
-    top = tf.cast(bins - 1, tf.float32)
-    source = tf.minimum(tf.range(tf.cast(bins, tf.float32)) * alpha, top)  # read bin k * alpha
+    return _interpolate(x, tf.range(tf.cast(bins, tf.float32)) * alpha, bins - 1, axis=1)
+
+
+def _interpolate(x: tf.Tensor, source: tf.Tensor, top: tf.Tensor, axis: int) -> tf.Tensor:
+    """`x` read at the fractional positions `source` along `axis` (linear interpolation),
+    positions past `top` reading position `top`."""
+    source = tf.minimum(source, tf.cast(top, tf.float32))
     below = tf.cast(tf.floor(source), tf.int32)
-    above = tf.minimum(below + 1, bins - 1)
+    above = tf.minimum(below + 1, tf.cast(top, tf.int32))
     weight = source - tf.floor(source)
-    return tf.gather(x, below, axis=1) * (1.0 - weight) + tf.gather(x, above, axis=1) * weight
+    if axis == 0:
+        weight = weight[:, None]
+    return tf.gather(x, below, axis=axis) * (1.0 - weight) + tf.gather(x, above, axis=axis) * weight
 
 
 def _add_noise(x: tf.Tensor, length: tf.Tensor, low: float, high: float, seed: tf.Tensor):
