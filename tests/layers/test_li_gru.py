@@ -172,6 +172,35 @@ def test_masked_steps_carry_the_state(cls):
     np.testing.assert_allclose(keras.ops.convert_to_numpy(zeros(x, mask=mask)[0])[0, 4:], 0.0)
 
 
+@pytest.mark.parametrize("cls", [LiGRU, SLiGRU])
+def test_every_length_gives_the_states_of_its_prefixes(cls):
+    # The loop runs several steps per iteration and pads the sequence to a multiple of
+    # them; no length may see the padding.
+    x = random_inputs((2, 9, 3))
+    layer = cls(4, return_sequences=True, return_state=True, normalization="layer")
+    full = keras.ops.convert_to_numpy(layer(x)[0])
+    for length in range(1, 10):
+        prefix, last = (keras.ops.convert_to_numpy(t) for t in layer(x[:, :length]))
+        np.testing.assert_allclose(prefix, full[:, :length], atol=1e-6, err_msg=f"{length=}")
+        np.testing.assert_allclose(last, full[:, length - 1], atol=1e-6, err_msg=f"{length=}")
+
+
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="TensorFlow graphs only")
+def test_unknown_length_in_a_graph():
+    import tensorflow as tf
+
+    x = random_inputs((2, 7, 3))
+    mask = np.arange(7)[None] < np.array([[7], [3]])
+    layer = LiGRU(4, return_sequences=True, normalization="layer", zero_output_for_mask=True)
+    eager = keras.ops.convert_to_numpy(layer(x, mask=mask))
+    graph = tf.function(
+        lambda x, mask: layer(x, mask=mask),
+        input_signature=[tf.TensorSpec((None, None, 3)), tf.TensorSpec((None, None), tf.bool)],
+    )
+    np.testing.assert_allclose(graph(x, mask).numpy(), eager, atol=1e-6)
+    np.testing.assert_allclose(eager[1, 3:], 0.0)
+
+
 def test_mask_propagates_through_stacked_layers():
     inputs = keras.Input((None, 3))
     x = keras.layers.Masking(0.0)(inputs)
