@@ -217,8 +217,45 @@ class TrialFailed(RuntimeError):
     """A trial's training diverged: its loss or objective became NaN or infinite."""
 
 
+class _BestEpochInMemory(keras.callbacks.Callback):
+    """Keras Tuner's `SaveBestEpoch`, writing its file once per fit instead of per better epoch.
+
+    The best epoch's weights are copied in memory and written through the wrapped
+    callback when training ends: the same file with the same weights (Hyperband resumes
+    from it), at one write per fit. Writing an .h5 file at every improving epoch was
+    most of the search's overhead over plain `fit` on small models (benchmarks/tuning.py).
+    `best_value` stays the wrapped callback's, so the best epoch across a trial's
+    executions still wins.
+    """
+
+    def __init__(self, saver: tuner_utils.SaveBestEpoch):
+        super().__init__()
+        self.saver = saver
+        self.best_weights = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        objective = self.saver.objective
+        if objective.has_value(logs):
+            value = objective.get_value(logs)
+            if not objective.better_than(value, self.saver.best_value):
+                return
+            self.saver.best_value = value
+        self.best_weights = self.model.get_weights()  # no objective: every epoch, as the saver
+
+    def on_train_end(self, logs=None):
+        if self.best_weights is None:
+            return
+        last = self.model.get_weights()
+        self.model.set_weights(self.best_weights)
+        self.saver.set_model(self.model)
+        self.saver._save_model()  # keeps its handling of non-chief workers
+        self.model.set_weights(last)
+        self.best_weights = None
+
+
 class _KzooTuner:
-    """Mixed into a Keras Tuner tuner: K-fold trials, NaN checks and one line per trial."""
+    """Mixed into a Keras Tuner tuner: K-fold trials, NaN checks, one line per trial and
+    one best-epoch checkpoint write per fit."""
 
     def __init__(self, *args, folds=None, fold_data=None, **kwargs):
         self.kzoo_folds = folds
@@ -250,6 +287,13 @@ class _KzooTuner:
                 )
             )
         return histories
+
+    def _build_and_fit_model(self, trial, *args, **kwargs):
+        kwargs["callbacks"] = [
+            _BestEpochInMemory(c) if isinstance(c, tuner_utils.SaveBestEpoch) else c
+            for c in kwargs.get("callbacks", [])
+        ]
+        return super()._build_and_fit_model(trial, *args, **kwargs)
 
     def _try_build(self, hp):
         # Keras Tuner clears the Keras session before each model and forces two full garbage

@@ -183,3 +183,63 @@ def test_distributed_env_roles():
 
         assert os.environ["KERASTUNER_TUNER_ID"] == "w1"
     assert "KERASTUNER_TUNER_ID" not in os.environ
+
+
+def test_best_epoch_checkpoint_is_written_once_with_the_best_weights(tmp_path):
+    import keras
+    import keras_tuner
+    from keras_tuner.src.engine import tuner_utils
+
+    scores = [0.1, 0.9, 0.5]  # epoch 1 is the best; the saver's objective reads logs["score"]
+
+    class Score(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            logs["score"] = scores[epoch]
+            seen.append(self.model.get_weights())
+
+    seen = []
+    path = tmp_path / "checkpoint.weights.h5"
+    saver = tuner_utils.SaveBestEpoch(keras_tuner.Objective("score", "max"), str(path))
+    writes = []
+    original_save = saver._save_model
+    saver._save_model = lambda: (writes.append(1), original_save())
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    model.compile(optimizer=keras.optimizers.SGD(0.5), loss="mse")
+    x = np.random.default_rng(0).normal(size=(16, 3)).astype("float32")
+    model.fit(
+        x,
+        x[:, :2],
+        epochs=3,
+        verbose=0,
+        callbacks=[Score(), search._BestEpochInMemory(saver)],
+    )
+    assert len(writes) == 1 and saver.best_value == 0.9
+    for last, now in zip(seen[2], model.get_weights()):
+        np.testing.assert_array_equal(last, now)  # the model keeps its last weights
+    model.load_weights(str(path))
+    for best, loaded in zip(seen[1], model.get_weights()):
+        np.testing.assert_array_equal(best, loaded)
+
+
+def test_hyperband_continues_trials_from_their_best_epoch_checkpoint(tmp_path, folders):
+    # With 3 epochs Hyperband trains 3 models for 1 epoch, then continues the best one
+    # from its checkpoint for the remaining 2: the file must be there after each fit.
+    config = tiny_search_config(tmp_path / "tiny.yaml")
+    out = tmp_path / "tune"
+    summary = search.run(
+        str(config),
+        tuner="hyperband",
+        max_trials=4,
+        epochs=3,
+        source=str(folders),
+        directory=out,
+    )
+    assert summary["completed"] == 4, summary
+    continued = [t for t in json_trials(out) if "tuner/trial_id" in t["hyperparameters"]["values"]]
+    assert continued, "Hyperband continued no trial"
+
+
+def json_trials(out):
+    import json
+
+    return [json.loads(p.read_text()) for p in sorted(out.glob("**/trial_*/trial.json"))]
