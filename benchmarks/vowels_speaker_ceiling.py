@@ -29,9 +29,7 @@ from kzoo.data import vowels
 def boxes(people: list[vowels.Speaker]) -> tuple[np.ndarray, np.ndarray]:
     """Low and high corners, (speakers, vowels, 4), of each speaker's (F0, F1-F3) draws."""
     f0 = np.array([p.f0 for p in people])[:, None, None] * np.ones((1, len(vowels.VOWELS), 1))
-    formants = np.stack(
-        [np.array(vowels.FORMANTS[p.group], float) / p.tract_scale for p in people]
-    )
+    formants = np.stack([np.array(vowels.FORMANTS[p.group], float) / p.tract_scale for p in people])
     spreads = (vowels.F0_TOKEN_SPREAD, vowels.FORMANT_TOKEN_SPREAD)
     low = np.concatenate([f0 * (1 - spreads[0]), formants * (1 - spreads[1])], axis=-1)
     high = np.concatenate([f0 * (1 + spreads[0]), formants * (1 + spreads[1])], axis=-1)

@@ -57,9 +57,13 @@ def _tensorflow_strategy(mode: str):
             )
         return tf.distribute.MultiWorkerMirroredStrategy()
     try:
-        resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=os.environ.get("TPU_NAME", ""))
+        resolver = tf.distribute.cluster_resolver.TPUClusterResolver(
+            tpu=os.environ.get("TPU_NAME", "")
+        )
         tf.config.experimental_connect_to_cluster(resolver)
         tf.tpu.experimental.initialize_tpu_system(resolver)
     except (ValueError, RuntimeError) as error:
-        raise ConfigError(f"--distribute tpu found no TPU ({error}). Run on a TPU VM or set TPU_NAME.") from None
+        raise ConfigError(
+            f"--distribute tpu found no TPU ({error}). Run on a TPU VM or set TPU_NAME."
+        ) from None
     return tf.distribute.TPUStrategy(resolver)

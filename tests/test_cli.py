@@ -26,13 +26,29 @@ def test_show_and_summary(capsys):
     code, out, _ = run(capsys, "show", "mlp")
     assert code == 0 and "Parameters:" in out
     code, out, _ = run(capsys, "summary", "cnn_mlp_rnn", "--set", "args.rnn=lstm")
-    assert code == 0 and "lstm0 (Bidirectional)" in out and "Total mult-adds" in out and "Estimated total size" in out
+    assert (
+        code == 0
+        and "lstm0 (Bidirectional)" in out
+        and "Total mult-adds" in out
+        and "Estimated total size" in out
+    )
 
 
 def test_train_then_evaluate(capsys, tmp_path):
     folder = vowel_folders(tmp_path / "data")
     config = tiny_config(tmp_path / "c.yaml")
-    code, out, err = run(capsys, "train", str(config), "--data", str(folder), "--output", str(tmp_path / "run"), "--quiet", "--set", "args.units=[8]")
+    code, out, err = run(
+        capsys,
+        "train",
+        str(config),
+        "--data",
+        str(folder),
+        "--output",
+        str(tmp_path / "run"),
+        "--quiet",
+        "--set",
+        "args.units=[8]",
+    )
     assert code == 0, err
     assert "test accuracy:" in out and "Run directory:" in out
     code, out, _ = run(capsys, "evaluate", str(tmp_path / "run"), "--data", str(folder))
@@ -76,7 +92,10 @@ def test_usage_errors_exit_2(capsys):
 def test_console_script_prints_no_traceback():
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     result = subprocess.run(
-        [sys.executable, "-m", "kzoo.cli", "train", "nope_config"], capture_output=True, text=True, env=env
+        [sys.executable, "-m", "kzoo.cli", "train", "nope_config"],
+        capture_output=True,
+        text=True,
+        env=env,
     )
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
@@ -85,13 +104,31 @@ def test_console_script_prints_no_traceback():
 
 def test_plot_schedule_writes_a_png(capsys, tmp_path):
     schedule = "train.schedule={name: warmup_cosine_decay, peak_learning_rate: 0.01, warmup_steps: 5, decay_steps: 50}"
-    code, out, err = run(capsys, "plot-schedule", "mlp", "--set", schedule, "--steps-per-epoch", "7", "--output", str(tmp_path / "lr.png"))
+    code, out, err = run(
+        capsys,
+        "plot-schedule",
+        "mlp",
+        "--set",
+        schedule,
+        "--steps-per-epoch",
+        "7",
+        "--output",
+        str(tmp_path / "lr.png"),
+    )
     assert code == 0, err
     assert (tmp_path / "lr.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def test_plot_schedule_bad_steps(capsys, tmp_path):
-    code, _, err = run(capsys, "plot-schedule", "mlp", "--steps-per-epoch", "0", "--output", str(tmp_path / "lr.png"))
+    code, _, err = run(
+        capsys,
+        "plot-schedule",
+        "mlp",
+        "--steps-per-epoch",
+        "0",
+        "--output",
+        str(tmp_path / "lr.png"),
+    )
     assert code == 2 and "--steps-per-epoch must be a positive integer" in err
 
 

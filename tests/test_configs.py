@@ -31,7 +31,10 @@ def test_every_model_has_a_default_config_named_after_it():
 
 
 def test_overrides_parse_yaml_scalars_and_lists():
-    config = configs.load("cnn_mlp_rnn", ["args.rnn_units=32", "args.conv_filters=[8, 8]", "train.optimizer.learning_rate=0.1"])
+    config = configs.load(
+        "cnn_mlp_rnn",
+        ["args.rnn_units=32", "args.conv_filters=[8, 8]", "train.optimizer.learning_rate=0.1"],
+    )
     assert config["args"]["rnn_units"] == 32
     assert config["args"]["conv_filters"] == [8, 8]
     assert config["train"]["optimizer"]["learning_rate"] == 0.1
@@ -97,7 +100,9 @@ def test_dump_round_trips(tmp_path):
     path = tmp_path / "resolved.yaml"
     path.write_text(configs.dump(config))
     again = configs.load(path)
-    assert {k: v for k, v in again.items() if k != "source"} == {k: v for k, v in config.items() if k != "source"}
+    assert {k: v for k, v in again.items() if k != "source"} == {
+        k: v for k, v in config.items() if k != "source"
+    }
 
 
 def test_configs_are_plain_data(tmp_path):
@@ -109,7 +114,18 @@ def test_configs_are_plain_data(tmp_path):
 def test_wheel_ships_the_zoo_configs(tmp_path):
     pytest.importorskip("hatchling")
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path), "."],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+            ".",
+        ],
         check=True,
         cwd=configs.Path(__file__).resolve().parents[1],
     )

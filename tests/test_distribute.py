@@ -27,7 +27,9 @@ SCRIPT = textwrap.dedent(
 )
 
 
-@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="tf.distribute needs the TensorFlow backend")
+@pytest.mark.skipif(
+    keras.backend.backend() != "tensorflow", reason="tf.distribute needs the TensorFlow backend"
+)
 def test_mirrored_on_two_logical_cpus_matches_one_device(tmp_path):
     folder = vowel_folders(tmp_path / "data", repetitions=6)
     config = tiny_config(tmp_path / "c.yaml")
@@ -50,7 +52,9 @@ def test_unknown_mode_suggests():
         distribute.scope("mirored")
 
 
-@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="TF_CONFIG is a tf.distribute setting")
+@pytest.mark.skipif(
+    keras.backend.backend() != "tensorflow", reason="TF_CONFIG is a tf.distribute setting"
+)
 def test_multi_worker_needs_tf_config(monkeypatch):
     monkeypatch.delenv("TF_CONFIG", raising=False)
     with pytest.raises(kzoo.ConfigError, match="TF_CONFIG"):

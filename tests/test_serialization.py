@@ -24,5 +24,7 @@ def test_every_registered_name_resolves_to_its_own_class():
     for cls in _kzoo_classes():
         name = keras.saving.get_registered_name(cls)
         if name.startswith("kzoo>") and keras.saving.get_registered_object(name) is not cls:
-            clashes.append(f"{name}: {cls.__module__} is shadowed by {keras.saving.get_registered_object(name).__module__}")
+            clashes.append(
+                f"{name}: {cls.__module__} is shadowed by {keras.saving.get_registered_object(name).__module__}"
+            )
     assert not clashes, clashes

@@ -43,7 +43,9 @@ def test_resume_continues_from_the_last_epoch(tmp_path, folder):
     run = tmp_path / "run"
     training.train(configs.load(path), source=str(folder), output=run, verbose=0)
     weights_after_one = keras.saving.load_model(run / "model.keras").get_weights()
-    results = training.train(configs.load(path), source=str(folder), output=run, resume=True, epochs=3, verbose=0)
+    results = training.train(
+        configs.load(path), source=str(folder), output=run, resume=True, epochs=3, verbose=0
+    )
     assert results["epochs"] == 3
     rows = (run / "history.csv").read_text().splitlines()
     assert [r.split(",")[0] for r in rows[1:]] == ["0", "1", "2"]
@@ -65,7 +67,9 @@ def test_existing_output_is_never_overwritten(tmp_path, folder):
 
 def test_resume_without_checkpoint(tmp_path, folder):
     with pytest.raises(kzoo.ConfigError, match="no checkpoint"):
-        training.train(configs.load(tiny_config(tmp_path / "c.yaml")), output=tmp_path / "none", resume=True)
+        training.train(
+            configs.load(tiny_config(tmp_path / "c.yaml")), output=tmp_path / "none", resume=True
+        )
 
 
 def test_bad_input_leaves_no_run_directory(tmp_path):
@@ -77,7 +81,9 @@ def test_bad_input_leaves_no_run_directory(tmp_path):
 
 def test_evaluate_writes_metrics(tmp_path, folder):
     run = tmp_path / "run"
-    training.train(configs.load(tiny_config(tmp_path / "c.yaml")), source=str(folder), output=run, verbose=0)
+    training.train(
+        configs.load(tiny_config(tmp_path / "c.yaml")), source=str(folder), output=run, verbose=0
+    )
     metrics = training.evaluate(run, source=str(folder), split="all")
     assert 0 <= metrics["accuracy"] <= 1
     saved = json.loads((run / "metrics.json").read_text())
@@ -100,7 +106,13 @@ def test_divergence_stops_and_keeps_the_last_good_checkpoint(tmp_path, folder):
 def test_autoencoder_trains_on_its_inputs(tmp_path, folder):
     config = configs.load(
         "autoencoder",
-        ["train.epochs=1", "train.batch_size=8", "data.features={type: logmel, num_mel_bins: 16}", "args.units=[16]", "args.latent_dim=4"],
+        [
+            "train.epochs=1",
+            "train.batch_size=8",
+            "data.features={type: logmel, num_mel_bins: 16}",
+            "args.units=[16]",
+            "args.latent_dim=4",
+        ],
     )
     results = training.train(config, source=str(folder), output=tmp_path / "run", verbose=0)
     assert set(results["test"]) == {"loss", "mae"}

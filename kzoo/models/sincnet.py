@@ -100,9 +100,9 @@ def sincnet(
     inputs = keras.Input(shape, name="inputs")  # (batch, samples, 1)
     # Over samples and the single channel: the same as axis=1 here, and the form Keras's torch
     # backend supports (it normalizes trailing axes only).
-    x = keras.layers.LayerNormalization(
-        axis=(1, 2), center=False, scale=False, name="input_norm"
-    )(inputs)
+    x = keras.layers.LayerNormalization(axis=(1, 2), center=False, scale=False, name="input_norm")(
+        inputs
+    )
     _check_frames(x, sinc_kernel_size, "sinc", shape)
     x = kzoo_layers.SincConv1D(
         sinc_filters, sinc_kernel_size, sample_rate=sample_rate, padding="valid", name="sinc"

@@ -17,7 +17,9 @@ def _block(**overrides):
 
 def test_folder_source_pads_and_splits(tmp_path):
     root = vowel_folders(tmp_path / "d")
-    dataset = data.load(_block(source=str(root), features={"type": "logmel", "num_mel_bins": 16}), batch_size=4)
+    dataset = data.load(
+        _block(source=str(root), features={"type": "logmel", "num_mel_bins": 16}), batch_size=4
+    )
     assert dataset.class_names == ["v0", "v1", "v2"]
     assert dataset.num_classes == 3
     assert sum(dataset.sizes.values()) == 27
@@ -67,8 +69,12 @@ def test_feature_types(kind, dims):
 def test_mfcc_is_the_dct_of_log_mel():
     audio = np.random.default_rng(1).standard_normal((1, 1600)).astype("float32")
     base = {"num_mel_bins": 20, "normalize": None}
-    mel, _ = features.extract(audio, np.array([1600]), 8000, features.resolve({"type": "logmel", **base}))
-    mfcc, _ = features.extract(audio, np.array([1600]), 8000, features.resolve({"type": "mfcc", "num_mfcc": 20, **base}))
+    mel, _ = features.extract(
+        audio, np.array([1600]), 8000, features.resolve({"type": "logmel", **base})
+    )
+    mfcc, _ = features.extract(
+        audio, np.array([1600]), 8000, features.resolve({"type": "mfcc", "num_mfcc": 20, **base})
+    )
     # An orthonormal DCT preserves energy per frame.
     np.testing.assert_allclose((mel**2).sum(-1), (mfcc**2).sum(-1), rtol=1e-4)
 
@@ -89,12 +95,16 @@ def test_log_mel_floor_is_per_utterance():
 def test_trim_silence_cuts_quiet_ends_only(tmp_path):
     rng = np.random.default_rng(3)
     speech = np.sin(np.arange(2400) / 3.0).astype("float32")
-    wave = np.concatenate([1e-3 * rng.standard_normal(1200), speech, 1e-3 * rng.standard_normal(800)])
+    wave = np.concatenate(
+        [1e-3 * rng.standard_normal(1200), speech, 1e-3 * rng.standard_normal(800)]
+    )
     trimmed = pipeline.trim_silence(wave.astype("float32"), 8000, 30)
     assert 2400 <= len(trimmed) <= 2400 + 2 * 80  # the tone, give or take a 10 ms frame each side
     start = int(np.flatnonzero(wave == trimmed[0])[0])
     np.testing.assert_array_equal(trimmed, wave[start : start + len(trimmed)])  # a slice of it
-    assert len(pipeline.trim_silence(wave, 8000, 80)) > len(trimmed)  # a deeper threshold keeps more
+    assert len(pipeline.trim_silence(wave, 8000, 80)) > len(
+        trimmed
+    )  # a deeper threshold keeps more
     for label in ("a", "b"):
         for i in range(3):
             write_wav(tmp_path / label / f"{i}.wav", 0.5 * wave)
@@ -105,7 +115,9 @@ def test_trim_silence_cuts_quiet_ends_only(tmp_path):
 
 @pytest.mark.parametrize("value", [0, -5, "loud", True])
 def test_bad_trim_silence(value):
-    with pytest.raises(ConfigError, match="`data.trim_silence` must be a positive number of decibels"):
+    with pytest.raises(
+        ConfigError, match="`data.trim_silence` must be a positive number of decibels"
+    ):
         data.load(_block(trim_silence=value), batch_size=8)
 
 

@@ -63,8 +63,14 @@ def test_config_round_trip_and_symbolic_shape():
 
 @pytest.mark.parametrize(
     "kwargs, match",
-    [({"pool_size": 0}, "pool_size"), ({"num_pools": -1}, "num_pools"), ({"pool_size": 2.0}, "pool_size")],
+    [
+        ({"pool_size": 0}, "pool_size"),
+        ({"num_pools": -1}, "num_pools"),
+        ({"pool_size": 2.0}, "pool_size"),
+    ],
 )
 def test_bad_arguments(kwargs, match):
-    with pytest.raises(ValueError, match=f"Argument `{match}` must be an integer.*e.g. PaddingMask"):
+    with pytest.raises(
+        ValueError, match=f"Argument `{match}` must be an integer.*e.g. PaddingMask"
+    ):
         PaddingMask(**kwargs)
