@@ -21,38 +21,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import time
 from pathlib import Path
 
+import fsdd  # this folder's FSDD reader
 import keras
 import numpy as np
 from keras import ops
 
 import kzoo
-from kzoo.data import features, folders, pipeline
+from kzoo.data import features, pipeline
 
-NAME = re.compile(r"^(?P<digit>\d)_(?P<speaker>[a-z]+)_(?P<index>\d+)\.wav$")
-TEST_INDICES = range(5)  # FSDD's customary test split
 BLANK = 10  # head="ctc" puts the blank after the num_classes tokens
 POOLING = 4  # cnn_mlp_rnn's two conv blocks each halve the frames (pool_size=2)
 MIN_DIGITS, MAX_DIGITS = 2, 5  # digits per string
-
-
-def load_fsdd(recordings: Path, limit: int | None = None):
-    """Waveforms, digits and recording indices of every `{digit}_{speaker}_{index}.wav`."""
-    waves, digits, indices, rate = [], [], [], None
-    for path in sorted(recordings.glob("*.wav")):
-        match = NAME.match(path.name)
-        if not match or (limit is not None and int(match["index"]) >= limit):
-            continue
-        rate, wave = folders.read_wav(path)
-        waves.append(wave)
-        digits.append(int(match["digit"]))
-        indices.append(int(match["index"]))
-    if not waves:
-        raise SystemExit(f"fsdd_digit_strings: error: no FSDD .wav files in {recordings}")
-    return waves, np.array(digits), np.array(indices), rate
 
 
 def make_strings(waves, digits, pool, count, rate, rng):
@@ -171,9 +153,9 @@ def main(argv: list[str] | None = None) -> dict:
     rng = np.random.default_rng(args.seed)
     started = time.perf_counter()
 
-    waves, digits, indices, rate = load_fsdd(args.fsdd, args.limit)
-    test_pool = np.flatnonzero(np.isin(indices, TEST_INDICES))
-    train_pool = np.flatnonzero(~np.isin(indices, TEST_INDICES))
+    waves, digits, _, indices, rate = fsdd.load(args.fsdd, "fsdd_digit_strings", args.limit)
+    test_pool = np.flatnonzero(np.isin(indices, fsdd.TEST_INDICES))
+    train_pool = np.flatnonzero(~np.isin(indices, fsdd.TEST_INDICES))
     train_audio, train_labels = make_strings(waves, digits, train_pool, args.strings, rate, rng)
     test_audio, test_labels = make_strings(waves, digits, test_pool, args.test_strings, rate, rng)
     train = Batches(log_mel(train_audio, rate), train_labels, args.batch_size, True, args.seed)

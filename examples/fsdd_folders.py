@@ -15,19 +15,17 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import sys
 from pathlib import Path
 
-NAME = re.compile(r"^(?P<digit>\d)_(?P<speaker>[a-z]+)_(?P<index>\d+)\.wav$")
+import fsdd  # this folder's FSDD reader
 
 
 def arrange(recordings: Path, output: Path, by: str, speakers: list[str] | None = None) -> int:
     """Links every recording into `output/<digit or speaker>/`; returns how many."""
     count = 0
-    for path in sorted(recordings.glob("*.wav")):
-        match = NAME.match(path.name)
-        if not match or (speakers and match["speaker"] not in speakers):
+    for path, match in fsdd.recordings(recordings):
+        if speakers and match["speaker"] not in speakers:
             continue
         folder = output / match[by]
         folder.mkdir(parents=True, exist_ok=True)

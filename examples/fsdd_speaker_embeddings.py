@@ -22,34 +22,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import time
 from pathlib import Path
 
+import fsdd  # this folder's FSDD reader
 import keras
 import numpy as np
 
 import kzoo
-from kzoo.data import features, folders, pipeline
-
-NAME = re.compile(r"^(?P<digit>\d)_(?P<speaker>[a-z]+)_(?P<index>\d+)\.wav$")
-TEST_INDICES = range(5)  # FSDD's customary test split
-
-
-def load_fsdd(recordings: Path, limit: int | None = None):
-    """Waveforms, speaker names and recording indices of every `{digit}_{speaker}_{index}.wav`."""
-    waves, speakers, indices, rate = [], [], [], None
-    for path in sorted(recordings.glob("*.wav")):
-        match = NAME.match(path.name)
-        if not match or (limit is not None and int(match["index"]) >= limit):
-            continue
-        rate, wave = folders.read_wav(path)
-        waves.append(wave)
-        speakers.append(match["speaker"])
-        indices.append(int(match["index"]))
-    if not waves:
-        raise SystemExit(f"fsdd_speaker_embeddings: error: no FSDD .wav files in {recordings}")
-    return waves, np.array(speakers), np.array(indices), rate
+from kzoo.data import features, pipeline
 
 
 def equal_error_rate(scores: np.ndarray, same: np.ndarray) -> float:
@@ -82,13 +63,13 @@ def main(argv: list[str] | None = None) -> dict:
     started = time.perf_counter()
 
     # Log-mel frames of the first second (8 kHz), one level per utterance.
-    waves, speakers, indices, rate = load_fsdd(args.fsdd, args.limit)
+    waves, _, speakers, indices, rate = fsdd.load(args.fsdd, "fsdd_speaker_embeddings", args.limit)
     audio, lengths = pipeline.pad_audio(waves, rate, max_seconds=1.0)
     spec = features.resolve({"type": "logmel", "num_mel_bins": 40, "normalize": "utterance"})
     x, _ = features.extract(audio, lengths, rate, spec)  # (n, 101, 40)
     names = sorted(set(speakers))
     y = np.searchsorted(names, speakers).astype("int32")
-    test = np.isin(indices, TEST_INDICES)
+    test = np.isin(indices, fsdd.TEST_INDICES)
     x_train, y_train, x_test, y_test = x[~test], y[~test], x[test], y[test]
 
     # A 1-D CNN over the frames; head="embedding": Dense(dim) -> L2 normalisation.

@@ -2,7 +2,10 @@
 
 import importlib.util
 import math
+import sys
 from pathlib import Path
+
+import pytest
 
 from tests.conftest import backend, require_shared
 
@@ -10,6 +13,8 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
 def _example(name: str):
+    if str(EXAMPLES) not in sys.path:
+        sys.path.insert(0, str(EXAMPLES))  # as `python examples/NAME.py` has it: fsdd.py
     spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -59,3 +64,19 @@ def test_fsdd_digit_strings(tmp_path):
     assert math.isfinite(result["final_loss"])
     assert result["sizes"] == {"train_strings": 32, "test_strings": 8}
     assert (tmp_path / "model.keras").exists() and (tmp_path / "results.json").exists()
+
+
+def test_fsdd_folders_links_one_folder_per_class(tmp_path):
+    recordings = require_shared("fsdd", "recordings")
+    arrange = _example("fsdd_folders").arrange
+    assert arrange(recordings, tmp_path, "digit", speakers=["george"]) == 500
+    folders = sorted(p.name for p in tmp_path.iterdir())
+    assert folders == [str(d) for d in range(10)]
+    assert all(p.is_symlink() for p in (tmp_path / "3").iterdir())
+
+
+def test_fsdd_reader_says_when_a_folder_holds_no_recordings(tmp_path):
+    fsdd = _example("fsdd")
+    (tmp_path / "notes.wav").write_bytes(b"")  # not an FSDD name
+    with pytest.raises(SystemExit, match=r"^example: error: no FSDD \.wav files in "):
+        fsdd.load(tmp_path, "example")
