@@ -13,8 +13,6 @@ from pathlib import Path
 
 import numpy as np
 
-from kzoo.data import folders
-
 NAME = re.compile(r"^(?P<digit>\d)_(?P<speaker>[a-z]+)_(?P<index>\d+)\.wav$")
 TEST_INDICES = range(5)
 
@@ -32,6 +30,8 @@ def load(directory: Path, program: str, limit: int | None = None):
 
     Exits with `program: error: ...` when `directory` holds no FSDD file.
     """
+    from kzoo.data import folders  # here, so fsdd_folders.py links files without TensorFlow
+
     waves, digits, speakers, indices, rate = [], [], [], [], None
     for path, match in recordings(directory, limit):
         rate, wave = folders.read_wav(path)
