@@ -160,8 +160,8 @@ def run(repeats: int, quick: bool) -> list[str]:
             f"{part} {statistics.median(times[1:]) / trials:.2f}" for part, times in parts.items()
         )
         + " (the tuner clears the Keras session before each model, without forcing a garbage "
-        "collection since kzoo's tuner skips Keras Tuner's two, and saves the weights at each "
-        "improving epoch; the reports are results.csv, trials.png and "
+        "collection since kzoo's tuner skips Keras Tuner's two, and writes the best epoch's "
+        "weights once per trial, where Keras Tuner writes them at each improving epoch; the reports are results.csv, trials.png and "
         "best.yaml, once per search), besides the tuner's initial model build. Few, short "
         "trials weigh these most. Loading the data "
         f"({load_seconds:.1f} s, once per search) is left out of both: the search is "
