@@ -324,18 +324,24 @@ class _LightGRUBase(keras.layers.Layer):
         # The loop takes k steps per iteration, so the sequence is padded to a multiple of
         # k; padded steps are masked out (they carry the state). The mask rides along as
         # k extra input features of each iteration.
+        # Shapes are spelled out (no -1): JAX export needs them provable for a symbolic
+        # length, and a batch of 0 has no -1 to infer.
+        iterations = (length + k - 1) // k
         masked = mask is not None or w.shape[1] is None or w.shape[1] % k != 0
         if masked:
             keep = ops.ones((batch, length), dtype) if mask is None else ops.cast(mask, dtype)
-            pad = (k - length % k) % k
+            pad = iterations * k - length
             w = ops.pad(w, [[0, 0], [0, pad], [0, 0]])
             keep = ops.pad(keep, [[0, 0], [0, pad]])
             x = ops.concatenate(
-                [ops.reshape(w, (batch, -1, k * 2 * units)), ops.reshape(keep, (batch, -1, k))],
+                [
+                    ops.reshape(w, (batch, iterations, k * 2 * units)),
+                    ops.reshape(keep, (batch, iterations, k)),
+                ],
                 axis=-1,
             )
         else:
-            x = ops.reshape(w, (batch, -1, k * 2 * units))
+            x = ops.reshape(w, (batch, iterations, k * 2 * units))
 
         def step(h, x_t):
             if masked:
@@ -364,7 +370,7 @@ class _LightGRUBase(keras.layers.Layer):
             outputs, last = self._rnn(x, initial_state=[h0], training=training)
         finally:
             self._rnn.cell.step_fn = None  # drop the closure: it holds traced tensors
-        outputs = ops.reshape(outputs, (batch, -1, units))[:, :length]
+        outputs = ops.reshape(outputs, (batch, iterations * k, units))[:, :length]
         if mask is not None and self.zero_output_for_mask and self.return_sequences:
             outputs = ops.where(ops.expand_dims(mask, -1), outputs, ops.zeros_like(outputs))
         return last, outputs

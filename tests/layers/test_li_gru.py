@@ -199,6 +199,49 @@ def test_unknown_length_in_a_graph():
     )
     np.testing.assert_allclose(graph(x, mask).numpy(), eager, atol=1e-6)
     np.testing.assert_allclose(eager[1, 3:], 0.0)
+    unmasked = tf.function(layer, input_signature=[tf.TensorSpec((None, None, 3))])
+    np.testing.assert_allclose(unmasked(x).numpy(), keras.ops.convert_to_numpy(layer(x)), atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "kwargs", [dict(bidirectional=True), dict(go_backwards=True)], ids=["tied", "backwards"]
+)
+def test_masked_padding_matches_the_trimmed_sequence(kwargs):
+    x = random_inputs((2, 7, 3))
+    mask = np.arange(7)[None] < np.array([[7], [3]])
+    layer = LiGRU(4, return_sequences=True, return_state=True, normalization="layer", **kwargs)
+    padded = [keras.ops.convert_to_numpy(t) for t in layer(x, mask=mask)]
+    trimmed = [keras.ops.convert_to_numpy(t) for t in layer(x[1:, :3])]
+    for state, alone in zip(padded[1:], trimmed[1:]):
+        np.testing.assert_allclose(state[1], alone[0], atol=1e-6)
+    if kwargs.get("bidirectional"):
+        np.testing.assert_allclose(padded[0][1, :3], trimmed[0][0], atol=1e-6)
+
+
+def test_empty_batch():
+    for length in (6, 8):
+        layer = LiGRU(4, return_sequences=True)
+        assert tuple(layer(np.zeros((0, length, 3), "float32")).shape) == (0, length, 4)
+
+
+@pytest.mark.skipif(keras.backend.backend() != "jax", reason="jax.export")
+def test_jax_export_with_a_symbolic_length():
+    import jax
+
+    layer = LiGRU(4, return_sequences=True, normalization="layer")
+    x = random_inputs((2, 7, 3))
+    expected = keras.ops.convert_to_numpy(layer(x))
+    trainable = [v.value for v in layer.trainable_variables]
+    fixed = [v.value for v in layer.non_trainable_variables]
+
+    def forward(trainable, x):
+        return layer.stateless_call(trainable, fixed, x)[0]
+
+    batch, time = jax.export.symbolic_shape("b, t")
+    exported = jax.export.export(jax.jit(forward))(
+        trainable, jax.ShapeDtypeStruct((batch, time, 3), np.float32)
+    )
+    np.testing.assert_allclose(np.asarray(exported.call(trainable, x)), expected, atol=1e-6)
 
 
 def test_mask_propagates_through_stacked_layers():

@@ -221,6 +221,38 @@ def test_best_epoch_checkpoint_is_written_once_with_the_best_weights(tmp_path):
         np.testing.assert_array_equal(best, loaded)
 
 
+def test_a_search_writes_each_trials_checkpoint_once(tmp_path, folders, monkeypatch):
+    from keras_tuner.src.engine import tuner_utils
+
+    calls = {"epoch": 0, "write": 0}
+    on_epoch_end, save = (
+        tuner_utils.SaveBestEpoch.on_epoch_end,
+        tuner_utils.SaveBestEpoch._save_model,
+    )
+
+    def counted_epoch(self, *args, **kwargs):
+        calls["epoch"] += 1
+        return on_epoch_end(self, *args, **kwargs)
+
+    def counted_save(self):
+        calls["write"] += 1
+        return save(self)
+
+    monkeypatch.setattr(tuner_utils.SaveBestEpoch, "on_epoch_end", counted_epoch)
+    monkeypatch.setattr(tuner_utils.SaveBestEpoch, "_save_model", counted_save)
+    config = tiny_search_config(tmp_path / "tiny.yaml")
+    search.run(
+        str(config),
+        tuner="random",
+        max_trials=2,
+        epochs=3,
+        source=str(folders),
+        directory=tmp_path / "tune",
+    )
+    # Keras Tuner's saver is wrapped: its per-epoch hook never runs, one write per trial.
+    assert calls == {"epoch": 0, "write": 2}
+
+
 def test_hyperband_continues_trials_from_their_best_epoch_checkpoint(tmp_path, folders):
     # With 3 epochs Hyperband trains 3 models for 1 epoch, then continues the best one
     # from its checkpoint for the remaining 2: the file must be there after each fit.
