@@ -189,9 +189,30 @@ def parse_space(config: Mapping[str, Any], exclude: tuple[str, ...] = ()) -> lis
         if key in exclude:
             continue
         params[key] = _parse_param(config, str(key), spec, source)
+    if "train.optimizer.learning_rate" in params and "train.schedule" not in block:
+        _check_rate_is_used(config, source)
     for param in params.values():
         _check_parent(param, params, block, source)
     return _parents_first(params, source)
+
+
+def _check_rate_is_used(config: Mapping[str, Any], source: str) -> None:
+    """A schedule sets the learning rate, so searching the optimizer's would change nothing."""
+    schedule = config["train"].get("schedule")
+    if not schedule:
+        return
+    spec = {"name": schedule} if isinstance(schedule, str) else schedule
+    rates = [f"train.schedule.{k}" for k in spec if str(k).endswith("learning_rate")]
+    instead = (
+        f"Search {' or '.join(repr(k) for k in rates)} instead"
+        if rates
+        else "Give the schedule its rate in the config and search that key instead"
+    )
+    raise ConfigError(
+        f"{source}: search key 'train.optimizer.learning_rate' would change nothing: "
+        f"`train.schedule` ({spec.get('name')}) sets the learning rate. {instead}, e.g. "
+        f"{{type: float, min: 0.0001, max: 0.01, sampling: log}}."
+    )
 
 
 def _parse_param(config: Mapping[str, Any], key: str, spec: Any, source: str) -> Param:

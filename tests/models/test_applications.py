@@ -56,6 +56,8 @@ def test_resize_brings_spectrograms_to_the_minimum_size():
         ({"input_shape": (2400,)}, "height, width"),
         ({"pooling": "sum"}, "pooling"),
         ({"alpha": 0}, "alpha"),
+        ({"batch_norm_momentum": 1.0}, r"batch_norm_momentum.*\[0, 1\)"),
+        ({"batch_norm_momentum": "fast"}, "batch_norm_momentum"),
     ],
 )
 def test_bad_arguments(overrides, message):
@@ -67,3 +69,37 @@ def test_bad_arguments(overrides, message):
 def test_inception_minimum_size_is_named():
     with pytest.raises(ValueError, match="75x75"):
         kzoo.models.get("inception_v3", input_shape=(32, 32, 3), resize=None, compile=False)
+
+
+def test_batch_norm_momentum_reaches_every_backbone_batch_norm_and_its_saved_file(tmp_path):
+    def momenta(model):
+        backbone = model.get_layer("mobilenetv2_0.35_32")
+        return {
+            layer.momentum
+            for layer in backbone.layers
+            if isinstance(layer, keras.layers.BatchNormalization)
+        }
+
+    assert momenta(kzoo.models.get("mobilenet_v2", **TINY)) == {0.999}  # Keras's own
+    model = kzoo.models.get("mobilenet_v2", batch_norm_momentum=0.9, **TINY)
+    assert momenta(model) == {0.9}
+    path = tmp_path / "model.keras"
+    model.save(path)
+    assert momenta(keras.saving.load_model(path)) == {0.9}
+
+    # Batch norm reads its momentum at each call: from the same weights and batch, the
+    # first layer's moving mean moves 0.1 / 0.001 = 100 times as far at 0.9 as at 0.999.
+    slow = kzoo.models.get("mobilenet_v2", **TINY)
+    slow.set_weights(model.get_weights())
+    x = np.random.default_rng(0).normal(size=(4, 32, 32, 3)).astype("float32")
+    moved = []
+    for m in (model, slow):
+        first = next(
+            layer
+            for layer in m.get_layer("mobilenetv2_0.35_32").layers
+            if isinstance(layer, keras.layers.BatchNormalization)
+        )
+        before = keras.ops.convert_to_numpy(first.moving_mean)
+        m(x, training=True)
+        moved.append(keras.ops.convert_to_numpy(first.moving_mean) - before)
+    np.testing.assert_allclose(moved[0], 100 * moved[1], rtol=1e-3, atol=1e-7)

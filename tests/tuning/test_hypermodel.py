@@ -213,3 +213,28 @@ def test_import_kzoo_does_not_import_keras_tuner():
     code = "import sys, kzoo; kzoo.models.list(); print('keras_tuner' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_a_schedule_makes_the_optimizer_rate_unsearchable_and_its_own_searchable():
+    search = {"train.optimizer.learning_rate": {"type": "float", "min": 1e-4, "max": 1e-2}}
+    config = _config(search)
+    config["train"]["schedule"] = {
+        "name": "warmup_cosine_decay",
+        "peak_learning_rate": 0.002,
+        "warmup_steps": 10,
+    }
+    with pytest.raises(kzoo.ConfigError, match="would change nothing") as info:
+        hypermodel(config)
+    assert "'train.schedule.peak_learning_rate'" in str(info.value)
+    assert "tiny.yaml" in str(info.value)
+
+    config["search"] = {
+        "train.schedule.peak_learning_rate": {"type": "float", "min": 1e-4, "max": 1e-2}
+    }
+    model = hypermodel(config)
+    hp = keras_tuner.HyperParameters()
+    model.build(hp)
+    hp.values["train.schedule.peak_learning_rate"] = 0.005
+    assert best_config(model, hp)["train"]["schedule"]["peak_learning_rate"] == 0.005
+    schedule = model.build(hp).optimizer.get_config()["learning_rate"]  # what the trial uses
+    assert schedule["config"]["peak_learning_rate"] == 0.005
