@@ -290,6 +290,14 @@ class _KzooTuner:
             )
         return histories
 
+    def _populate_initial_space(self):
+        # kzoo's hypermodel registers its whole space from the config, conditional
+        # hyperparameters included. Keras Tuner's default builds and compiles a model
+        # (one per conditional branch) to discover the space, before any trial.
+        hp = self.oracle.get_space()
+        self.hypermodel.declare(hp)
+        self.oracle.update_space(hp)
+
     def _build_and_fit_model(self, trial, *args, **kwargs):
         kwargs["callbacks"] = [
             _BestEpochInMemory(c) if isinstance(c, tuner_utils.SaveBestEpoch) else c

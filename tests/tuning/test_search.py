@@ -275,3 +275,36 @@ def json_trials(out):
     import json
 
     return [json.loads(p.read_text()) for p in sorted(out.glob("**/trial_*/trial.json"))]
+
+
+def test_the_tuner_learns_the_space_without_building_a_model(tmp_path, monkeypatch):
+    from kzoo import registry
+    from kzoo.tuning.hypermodel import ConfigHyperModel
+
+    config = configs.load(
+        {
+            "model": "mlp",
+            "args": {"input_shape": [6], "num_classes": 3, "units": [8], "dropout": 0.2},
+            "search": {
+                "args.normalization": {"type": "choice", "values": ["batch", "layer"]},
+                "args.dropout": {
+                    "type": "float",
+                    "min": 0.0,
+                    "max": 0.5,
+                    "parent": "args.normalization",
+                    "parent_values": ["layer"],
+                },
+            },
+        }
+    )
+    builds = []
+    monkeypatch.setattr(registry, "build", lambda *a, **k: builds.append(1))
+    model = ConfigHyperModel(config)
+    objective = search.make_objective(config, "val_accuracy", validation=True)
+    tuner = search.make_tuner(
+        "random", model, objective, max_trials=1, directory=tmp_path, seed=0, epochs=1
+    )
+    assert builds == []
+    space = {hp.name: hp for hp in tuner.oracle.get_space().space}
+    assert set(space) == {"args.normalization", "args.dropout"}
+    assert space["args.dropout"].conditions  # registered with its condition, inactive
