@@ -71,3 +71,17 @@ def model_params() -> list:
         pytest.param(name, marks=pytest.mark.slow) if is_large_model(name) else name
         for name in kzoo.models.list()
     ]
+
+
+def conditional_search() -> dict:
+    """A search block for `mlp` whose `args.dropout` is searched only with layer norm."""
+    return {
+        "args.normalization": {"type": "choice", "values": ["batch", "layer"]},
+        "args.dropout": {
+            "type": "float",
+            "min": 0.0,
+            "max": 0.5,
+            "parent": "args.normalization",
+            "parent_values": ["layer"],
+        },
+    }

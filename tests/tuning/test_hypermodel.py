@@ -9,7 +9,7 @@ import yaml
 import kzoo
 from kzoo import configs
 from kzoo.tuning import best_config, hypermodel, parse_space
-from tests.helpers import model_params
+from tests.helpers import conditional_search, model_params
 
 MODELS = model_params()
 
@@ -117,19 +117,7 @@ def test_fixed_arguments_override_and_leave_the_search():
 
 
 def test_boolean_and_conditional_hyperparameters():
-    config = _config(
-        {
-            "args.normalization": {"type": "choice", "values": ["batch", "layer"]},
-            "args.dropout": {
-                "type": "float",
-                "min": 0.0,
-                "max": 0.5,
-                "parent": "args.normalization",
-                "parent_values": ["layer"],
-            },
-        },
-        dropout=0.2,
-    )
+    config = _config(conditional_search(), dropout=0.2)
     model = hypermodel(config)
     hp = keras_tuner.HyperParameters()
     model.build(hp)
@@ -190,17 +178,9 @@ def test_missing_search_block_is_an_error():
 
 
 def test_parse_space_orders_parents_first():
+    child_first = dict(reversed(conditional_search().items()))
     config = _config(
-        {
-            "args.dropout": {
-                "type": "float",
-                "min": 0.0,
-                "max": 0.5,
-                "parent": "args.normalization",
-                "parent_values": ["layer"],
-            },
-            "args.normalization": {"type": "choice", "values": ["batch", "layer"]},
-        },
+        child_first,
         dropout=0.2,
     )
     assert [p.key for p in parse_space(config)] == ["args.normalization", "args.dropout"]

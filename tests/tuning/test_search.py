@@ -11,7 +11,7 @@ import yaml
 import kzoo
 from kzoo import configs
 from kzoo.tuning import search
-from tests.helpers import vowel_folders
+from tests.helpers import conditional_search, vowel_folders
 
 
 @pytest.fixture(scope="module")
@@ -285,16 +285,7 @@ def test_the_tuner_learns_the_space_without_building_a_model(tmp_path, monkeypat
         {
             "model": "mlp",
             "args": {"input_shape": [6], "num_classes": 3, "units": [8], "dropout": 0.2},
-            "search": {
-                "args.normalization": {"type": "choice", "values": ["batch", "layer"]},
-                "args.dropout": {
-                    "type": "float",
-                    "min": 0.0,
-                    "max": 0.5,
-                    "parent": "args.normalization",
-                    "parent_values": ["layer"],
-                },
-            },
+            "search": conditional_search(),
         }
     )
     builds = []
