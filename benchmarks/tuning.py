@@ -161,7 +161,8 @@ def run(repeats: int, quick: bool) -> list[str]:
         )
         + " (the tuner clears the Keras session before each model, without forcing a garbage "
         "collection since kzoo's tuner skips Keras Tuner's two, and writes the best epoch's "
-        "weights once per trial, where Keras Tuner writes them at each improving epoch; the reports are results.csv, trials.png and "
+        "weights once per trial, where Keras Tuner writes them at each improving epoch; the "
+        "reports are results.csv, trials.png and "
         "best.yaml, once per search). Not timed here: a cleared session makes the next model's "
         "first trace slower (about 0.16 s per trial, measured apart by fitting the same trials "
         "with and without clearing). Few, short trials weigh these most. Loading the data "
