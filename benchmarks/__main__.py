@@ -2,7 +2,7 @@
 
 Each comparison times kzoo's operation and the reference's on the same shapes,
 alternating runs after warm-up, and reports the median (min-max) of each and
-the ratio kzoo / reference with its target. Cases:
+the ratio kzoo / reference (the median of the per-pair ratios) with its target. Cases:
 
   layers     Li-GRU vs GRU, SincConv1D vs Conv1D, import time
   losses     CTC, focal and masked NLL vs the closest Keras losses (issue #4)
@@ -58,7 +58,8 @@ def main(argv=None) -> int:
         "",
         f"Backend: {keras.backend.backend()}, Keras {keras.__version__}, CPU. "
         f"Median (min-max) of {repeats} runs after warm-up; kzoo and its reference "
-        "run alternately in one process. Produced by `python -m benchmarks`"
+        "run alternately in one process, and a ratio is the median of the per-pair ratios "
+        "(kzoo's run i over the reference's run i). Produced by `python -m benchmarks`"
         + (" --quick" if args.quick else "")
         + ".",
         "",

@@ -2,8 +2,10 @@
 
 Every comparison times kzoo and its reference in the same process, warm-up
 first, then alternating one run of each so that load from other processes on
-the machine falls on both sides alike. Results are the median of the runs with
-their min and max.
+the machine falls on both sides alike. Each side shows the median of its runs with
+their min and max; the ratio is the median of the per-pair ratios (run i of kzoo
+over run i of the reference), so that a slow stretch of the machine, which lands on
+both runs of a pair, cancels instead of moving one side's median.
 """
 
 from __future__ import annotations
@@ -70,15 +72,21 @@ class Comparison:
     target: float | None = None
     higher_is_better: bool = False
     digits: int = 4
-    max_extra: float | None = None  # a target on median(ours) - median(theirs) instead
+    max_extra: float | None = None  # a target on the median of ours[i] - theirs[i] instead
 
     @property
     def ratio(self) -> float:
-        return statistics.median(self.ours) / statistics.median(self.theirs)
+        """Median of the per-pair ratios ours[i] / theirs[i] (runs i were taken together)."""
+        if len(self.ours) != len(self.theirs):
+            raise ValueError(
+                f"{self.name}: a comparison needs one reference run per kzoo run. "
+                f"Received {len(self.ours)} and {len(self.theirs)}."
+            )
+        return statistics.median(a / b for a, b in zip(self.ours, self.theirs))
 
     def verdict(self) -> str:
         if self.max_extra is not None:
-            extra = statistics.median(self.ours) - statistics.median(self.theirs)
+            extra = statistics.median(a - b for a, b in zip(self.ours, self.theirs))
             ok = extra <= self.max_extra
             return f"{extra:+.2f} extra, <= +{self.max_extra} {'ok' if ok else 'MISSED'}"
         if self.target is None:
