@@ -5,8 +5,11 @@ from __future__ import annotations
 import keras
 
 from kzoo import layers as kzoo_layers
+from kzoo.errors import check_choice
 from kzoo.models import heads, parts
 from kzoo.registry import register
+
+POOLING = ("flatten", "average")
 
 
 @keras.saving.register_keras_serializable(package="kzoo")
@@ -33,7 +36,7 @@ class Absolute(keras.layers.Layer):
 
 
 def _check_frames(x, needed: int, where: str, shape) -> None:
-    if x.shape[1] < needed:
+    if x.shape[1] is not None and x.shape[1] < needed:
         raise ValueError(
             f"The waveform is too short for SincNet's blocks: {where!r} needs {needed} frames "
             f"and gets {x.shape[1]}. Received: input_shape={shape}. Use longer clips, fewer "
@@ -54,6 +57,7 @@ def sincnet(
     dense_units=(128, 128),
     activation: str = "leaky_relu",
     dropout: float = 0.0,
+    pooling: str = "flatten",
     head: str = "classification",
 ) -> keras.Model:
     """SincNet: learned sinc band-pass filters on raw audio -> conv blocks -> MLP -> head.
@@ -82,8 +86,13 @@ def sincnet(
         dense_units: width of each MLP layer.
         activation: activation by name (leaky ReLU in the paper).
         dropout: dropout after each block and MLP layer.
+        pooling: how the feature maps reach the MLP: "flatten" (the paper: every frame
+            at its position, so the clip length is fixed) or "average" (the mean over
+            frames, the same wherever in the clip a pattern falls; suits stationary
+            sounds such as sustained vowels, and any clip length).
         head: "classification", "regression" or "embedding".
     """
+    check_choice("pooling", pooling, POOLING)
     heads.check_num_classes(num_classes)
     shape = heads.check_input_shape(input_shape, 2, "sincnet", "(samples, 1)")
     if shape[1] != 1:
@@ -92,10 +101,11 @@ def sincnet(
             f"input_shape={shape}. Use data.features.type: raw, or a model for feature "
             "frames (cnn_mlp_rnn, cnn1d)."
         )
-    if shape[0] is None:
+    if shape[0] is None and pooling == "flatten":
         raise ValueError(
             "Model 'sincnet' flattens its feature maps, so the number of samples must be "
-            f"fixed. Received: input_shape={shape}. Set it, e.g. (2400, 1) for 0.3 s at 8 kHz."
+            f"fixed. Received: input_shape={shape}. Set it, e.g. (2400, 1) for 0.3 s at 8 kHz, "
+            "or use pooling='average'."
         )
     inputs = keras.Input(shape, name="inputs")  # (batch, samples, 1)
     # Over samples and the single channel: the same as axis=1 here, and the form Keras's torch
@@ -120,7 +130,10 @@ def sincnet(
         x = keras.layers.Dropout(dropout, name=f"{name}_dropout")(x)
     _check_frames(x, 1, "the MLP", shape)
     # x: (batch, frames, channels)
-    x = keras.layers.Flatten(name="flatten")(x)
+    if pooling == "flatten":
+        x = keras.layers.Flatten(name="flatten")(x)
+    else:
+        x = keras.layers.GlobalAveragePooling1D(name="time_pool")(x)
     for i, units in enumerate(dense_units):
         x = keras.layers.Dense(units, name=f"dense{i}")(x)
         x = parts.normalization("batch", f"dense{i}_norm")(x)

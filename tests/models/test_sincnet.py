@@ -1,5 +1,6 @@
 """SincNet: the paper's block order and bad input shapes."""
 
+import numpy as np
 import pytest
 
 import kzoo
@@ -21,3 +22,23 @@ def test_sinc_front_end_is_valid_conv_then_abs_pool_norm_act():
 def test_bad_waveform_shapes(shape, message):
     with pytest.raises(ValueError, match=message):
         kzoo.models.get("sincnet", input_shape=shape, compile=False)
+
+
+def test_average_pooling_takes_any_clip_length():
+    model = kzoo.models.get(
+        "sincnet", input_shape=(None, 1), pooling="average", num_classes=3, compile=False
+    )
+    assert "time_pool" in [layer.name for layer in model.layers]
+    rng = np.random.default_rng(0)
+    for samples in (2400, 3100):
+        probabilities = model.predict(rng.standard_normal((2, samples, 1)), verbose=0)
+        assert probabilities.shape == (2, 3)
+        np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_unknown_pooling_names_the_choices():
+    with pytest.raises(
+        ValueError,
+        match=r"`pooling` must be one of \['average', 'flatten'\]. Received: pooling='max'",
+    ):
+        kzoo.models.get("sincnet", pooling="max", compile=False)
