@@ -4,10 +4,10 @@ One side runs `kzoo.tuning.search.run` (Keras Tuner's random search over the `ml
 zoo config's search space on the embedded `vowels` data); the other trains the very
 hyperparameter values those trials drew, one after another, with `model.fit` on the
 same arrays: the same model built from the trial's config, compiled with the same
-recipe, with the same epochs (the config's), batch size and validation data. The difference is
-what the tuner adds: the hypermodel, the oracle, Keras Tuner's per-trial state and
-best-epoch checkpoints, the NaN checks, and the results.csv / trials.png / best.yaml
-reports.
+recipe, with the same epochs (the config's), batch size and validation data. The
+difference is what the tuner adds: the hypermodel, the oracle, Keras Tuner's
+per-trial state and best-epoch checkpoints, the NaN checks, and the results.csv /
+trials.png / best.yaml reports.
 """
 
 from __future__ import annotations
@@ -149,7 +149,7 @@ def run(repeats: int, quick: bool) -> list[str]:
                 seconds, drawn = timed(search)
                 theirs.append(timed(plain_fit, values)[0])
             if drawn != values:
-                raise RuntimeError(f"The seeded search drew {drawn}, then {values}.")
+                raise RuntimeError(f"The seeded search drew {values}, then {drawn}.")
             ours.append(seconds)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
