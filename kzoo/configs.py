@@ -50,7 +50,6 @@ DATA_DEFAULTS: dict[str, Any] = {
     "trim_silence": None,  # dB: cut leading and trailing audio this far below the peak
     "max_seconds": None,  # longer audio is cropped, shorter padded, to this duration
     "sample_rate": None,  # expected sample rate of audio (checked), None to accept the first seen
-    "shuffle_buffer": 2048,
     "augment": {},
 }
 
@@ -312,11 +311,6 @@ def validate(config: dict[str, Any]) -> None:
         raise ConfigError(
             f"{source}: `data.task` must name a label set (e.g. vowel or speaker) or be null. "
             f"Received: {task!r}."
-        )
-    buffer = config["data"]["shuffle_buffer"]
-    if isinstance(buffer, bool) or not isinstance(buffer, int) or buffer < 1:
-        raise ConfigError(
-            f"{source}: `data.shuffle_buffer` must be a positive integer. Received: {buffer!r}."
         )
     for key in ("validation_split", "test_split"):
         value = config["data"][key]

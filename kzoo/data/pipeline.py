@@ -111,12 +111,22 @@ def prepare(examples: Examples, data: dict[str, Any], batch_size: int, seed: int
             return None
         if shuffle and features is not None:
             x = (waveforms[0][train_idx][..., None], waveforms[1][train_idx])  # (n, samples, 1)
-        dataset = tf.data.Dataset.from_tensor_slices((x, y))
-        if shuffle:
-            dataset = dataset.shuffle(
-                min(len(y), data["shuffle_buffer"]), seed=seed, reshuffle_each_iteration=True
-            )
-            dataset = augmentation.apply(dataset, augment, seed, features)  # training only
+        if not shuffle:
+            dataset = tf.data.Dataset.from_tensor_slices((x, y))
+            return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+        # A new order of the whole split every epoch. Positions are shuffled, not
+        # examples, so the buffer holds integers however large the examples are; a
+        # buffer of examples smaller than the split would hand the model long runs of
+        # one class, since sources list their examples class by class.
+        tensors = tf.nest.map_structure(tf.convert_to_tensor, (x, y))
+        order = tf.data.Dataset.range(len(y))
+        order = order.shuffle(len(y), seed=seed, reshuffle_each_iteration=True)
+        dataset = order.map(
+            lambda i: tf.nest.map_structure(lambda t: tf.gather(t, i), tensors),
+            num_parallel_calls=tf.data.AUTOTUNE,
+            deterministic=True,
+        )
+        dataset = augmentation.apply(dataset, augment, seed, features)  # training only
         return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
     return Dataset(

@@ -28,6 +28,28 @@ def test_folder_source_pads_and_splits(tmp_path):
     assert x.shape[0] == 4 and y.dtype.name == "int32"
 
 
+def test_training_order_is_a_new_permutation_of_the_whole_split_every_epoch():
+    # Sources list examples class by class (one folder after another). 6,000 examples
+    # sorted by class: a shuffle buffer smaller than the split handed the model a
+    # first half of one class and a second half of the other (IMDB from folders
+    # trained to chance this way).
+    n = 6000
+    examples = data.Examples(
+        kind="tabular",
+        inputs=np.arange(n, dtype="float32")[:, None],  # each example is its own index
+        labels=(np.arange(n) >= n // 2).astype("int32"),
+        class_names=["neg", "pos"],
+    )
+    dataset = pipeline.prepare(examples, _block(validation_split=0.1, test_split=0.1), 64, 0)
+    epochs = [np.concatenate([x.numpy()[:, 0] for x, _ in dataset.train]) for _ in range(2)]
+    train = np.sort(dataset.arrays["train"][0][:, 0])
+    for order in epochs:
+        np.testing.assert_array_equal(np.sort(order), train)  # each example once
+        halves = examples.labels[order.astype(int)].reshape(2, -1).mean(axis=1)
+        np.testing.assert_allclose(halves, 0.5, atol=0.03)  # both classes throughout
+    assert not np.array_equal(epochs[0], epochs[1])
+
+
 def test_splits_are_deterministic_stratified_and_disjoint():
     labels = np.repeat(np.arange(3), 20)
     a = data.split_indices(labels, 0.2, 0.1, seed=3)
