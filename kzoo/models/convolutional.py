@@ -13,7 +13,6 @@ from kzoo.models import heads, parts
 from kzoo.registry import register
 
 POOLINGS = ("max", "average", "none")
-GLOBAL_POOLINGS = ("average", "max", "flatten")
 PADDINGS = ("same", "valid")
 
 
@@ -83,7 +82,7 @@ def conv_stack(
     """[Conv -> norm -> activation -> pooling -> dropout] per entry of `filters`, then pooling."""
     check_choice("padding", padding, PADDINGS)
     check_choice("pooling", pooling, POOLINGS)
-    check_choice("global_pooling", global_pooling, GLOBAL_POOLINGS)
+    check_choice("global_pooling", global_pooling, parts.GLOBAL_POOLINGS)
     _check_sizes(filters=filters, kernel_size=kernel_size, strides=strides, pool_size=pool_size)
     conv = {1: keras.layers.Conv1D, 2: keras.layers.Conv2D}[rank]
     pool = {
@@ -111,22 +110,7 @@ def conv_stack(
                 "padding='same', smaller `strides`/`pool_size`, or a larger `input_shape`."
             )
     # x: (batch, *spatial, filters[-1])
-    if global_pooling == "flatten":
-        if any(d is None for d in x.shape[1:]):
-            raise ValueError(
-                "global_pooling='flatten' needs a fixed input size. Received a None axis in "
-                f"{tuple(x.shape[1:])}. Set `input_shape`, or use global_pooling='average'."
-            )
-        x = keras.layers.Flatten(name="flatten")(x)
-    elif global_pooling == "max":
-        x = {1: keras.layers.GlobalMaxPooling1D, 2: keras.layers.GlobalMaxPooling2D}[rank](
-            name="global_pool"
-        )(x)
-    else:
-        x = {1: keras.layers.GlobalAveragePooling1D, 2: keras.layers.GlobalAveragePooling2D}[rank](
-            name="global_pool"
-        )(x)
-    # x: (batch, features)
+    x = parts.global_pool(x, global_pooling, rank)  # (batch, features)
     if dense_units:
         x = keras.layers.Dense(dense_units, name="dense")(x)
         x = parts.activation(activation, "dense_act")(x)

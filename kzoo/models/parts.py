@@ -1,4 +1,5 @@
-"""Named building steps the model families share: activation, normalization, recurrent layer."""
+"""Named building steps the model families share: activation, normalization, recurrent
+layer, global pooling."""
 
 from __future__ import annotations
 
@@ -8,6 +9,11 @@ from kzoo import layers as kzoo_layers
 from kzoo.errors import check_choice
 
 RECURRENT = ("simple_rnn", "gru", "lstm", "ligru", "sligru")
+GLOBAL_POOLINGS = ("average", "max", "flatten")
+_GLOBAL_POOL = {
+    "average": {1: keras.layers.GlobalAveragePooling1D, 2: keras.layers.GlobalAveragePooling2D},
+    "max": {1: keras.layers.GlobalMaxPooling1D, 2: keras.layers.GlobalMaxPooling2D},
+}
 
 
 def activation(kind: str, layer_name: str) -> keras.layers.Layer:
@@ -45,3 +51,17 @@ def recurrent(
         return keras.layers.Bidirectional(layer, name=layer_name)
     layer.name = layer_name
     return layer
+
+
+def global_pool(x, kind: str, rank: int):
+    """Feature maps (batch, *spatial, channels) -> (batch, features): "average" or "max"
+    over the `rank` spatial axes, or "flatten" (every position kept; needs fixed sizes)."""
+    check_choice("global_pooling", kind, GLOBAL_POOLINGS)
+    if kind != "flatten":
+        return _GLOBAL_POOL[kind][rank](name="global_pool")(x)
+    if any(d is None for d in x.shape[1:]):
+        raise ValueError(
+            "global_pooling='flatten' needs a fixed input size. Received a None axis in "
+            f"{tuple(x.shape[1:])}. Set `input_shape`, or use global_pooling='average'."
+        )
+    return keras.layers.Flatten(name="flatten")(x)

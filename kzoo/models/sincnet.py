@@ -9,8 +9,6 @@ from kzoo.errors import check_choice
 from kzoo.models import heads, parts
 from kzoo.registry import register
 
-POOLING = ("flatten", "average")
-
 
 @keras.saving.register_keras_serializable(package="kzoo")
 class Absolute(keras.layers.Layer):
@@ -57,14 +55,14 @@ def sincnet(
     dense_units=(128, 128),
     activation: str = "leaky_relu",
     dropout: float = 0.0,
-    pooling: str = "flatten",
+    global_pooling: str = "flatten",
     head: str = "classification",
 ) -> keras.Model:
     """SincNet: learned sinc band-pass filters on raw audio -> conv blocks -> MLP -> head.
 
     The recipe of Ravanelli & Bengio: layer-normalised waveform -> SincConv1D -> |.| ->
     max-pool -> layer norm -> leaky ReLU; then conv blocks (Conv1D -> max-pool -> layer
-    norm -> leaky ReLU); the feature maps are flattened into an MLP (Dense -> batch
+    norm -> leaky ReLU); the feature maps are flattened (`global_pooling`) into an MLP (Dense -> batch
     norm -> leaky ReLU) and the head. Convolutions are "valid" as in the paper. Layer
     norm here normalises each frame over its channels (as SpeechBrain's SincNet does).
     The paper's 16 kHz setting is 80 filters of 251 taps (~16 ms) and three 2048-unit
@@ -86,13 +84,13 @@ def sincnet(
         dense_units: width of each MLP layer.
         activation: activation by name (leaky ReLU in the paper).
         dropout: dropout after each block and MLP layer.
-        pooling: how the feature maps reach the MLP: "flatten" (the paper: every frame
-            at its position, so the clip length is fixed) or "average" (the mean over
-            frames, the same wherever in the clip a pattern falls; suits stationary
-            sounds such as sustained vowels, and any clip length).
+        global_pooling: how the feature maps reach the MLP: "flatten" (the paper: every
+            frame at its position, so the clip length is fixed), or "average" / "max"
+            over frames (the same wherever in the clip a pattern falls; for stationary
+            sounds such as sustained vowels, and clips of any length).
         head: "classification", "regression" or "embedding".
     """
-    check_choice("pooling", pooling, POOLING)
+    check_choice("global_pooling", global_pooling, parts.GLOBAL_POOLINGS)
     heads.check_num_classes(num_classes)
     shape = heads.check_input_shape(input_shape, 2, "sincnet", "(samples, 1)")
     if shape[1] != 1:
@@ -100,12 +98,6 @@ def sincnet(
             "Model 'sincnet' reads a mono waveform of shape (samples, 1). Received: "
             f"input_shape={shape}. Use data.features.type: raw, or a model for feature "
             "frames (cnn_mlp_rnn, cnn1d)."
-        )
-    if shape[0] is None and pooling == "flatten":
-        raise ValueError(
-            "Model 'sincnet' flattens its feature maps, so the number of samples must be "
-            f"fixed. Received: input_shape={shape}. Set it, e.g. (2400, 1) for 0.3 s at 8 kHz, "
-            "or use pooling='average'."
         )
     inputs = keras.Input(shape, name="inputs")  # (batch, samples, 1)
     # Over samples and the single channel: the same as axis=1 here, and the form Keras's torch
@@ -130,10 +122,7 @@ def sincnet(
         x = keras.layers.Dropout(dropout, name=f"{name}_dropout")(x)
     _check_frames(x, 1, "the MLP", shape)
     # x: (batch, frames, channels)
-    if pooling == "flatten":
-        x = keras.layers.Flatten(name="flatten")(x)
-    else:
-        x = keras.layers.GlobalAveragePooling1D(name="time_pool")(x)
+    x = parts.global_pool(x, global_pooling, rank=1)  # (batch, features)
     for i, units in enumerate(dense_units):
         x = keras.layers.Dense(units, name=f"dense{i}")(x)
         x = parts.normalization("batch", f"dense{i}_norm")(x)

@@ -26,9 +26,9 @@ def test_bad_waveform_shapes(shape, message):
 
 def test_average_pooling_takes_any_clip_length():
     model = kzoo.models.get(
-        "sincnet", input_shape=(None, 1), pooling="average", num_classes=3, compile=False
+        "sincnet", input_shape=(None, 1), global_pooling="average", num_classes=3, compile=False
     )
-    assert "time_pool" in [layer.name for layer in model.layers]
+    assert "global_pool" in [layer.name for layer in model.layers]
     rng = np.random.default_rng(0)
     for samples in (2400, 3100):
         probabilities = model.predict(rng.standard_normal((2, samples, 1)), verbose=0)
@@ -36,9 +36,10 @@ def test_average_pooling_takes_any_clip_length():
         np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
 
 
-def test_unknown_pooling_names_the_choices():
+def test_unknown_global_pooling_names_the_choices():
     with pytest.raises(
         ValueError,
-        match=r"`pooling` must be one of \['average', 'flatten'\]. Received: pooling='max'",
+        match=r"`global_pooling` must be one of \['average', 'flatten', 'max'\]. Received: "
+        r"global_pooling='mean'",
     ):
-        kzoo.models.get("sincnet", pooling="max", compile=False)
+        kzoo.models.get("sincnet", global_pooling="mean", compile=False)
