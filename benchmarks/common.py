@@ -74,19 +74,23 @@ class Comparison:
     digits: int = 4
     max_extra: float | None = None  # a target on the median of ours[i] - theirs[i] instead
 
-    @property
-    def ratio(self) -> float:
-        """Median of the per-pair ratios ours[i] / theirs[i] (runs i were taken together)."""
+    def pairs(self) -> list[tuple[float, float]]:
+        """(ours[i], theirs[i]): runs i of both sides were taken together."""
         if len(self.ours) != len(self.theirs):
             raise ValueError(
                 f"{self.name}: a comparison needs one reference run per kzoo run. "
                 f"Received {len(self.ours)} and {len(self.theirs)}."
             )
-        return statistics.median(a / b for a, b in zip(self.ours, self.theirs))
+        return list(zip(self.ours, self.theirs))
+
+    @property
+    def ratio(self) -> float:
+        """Median of the per-pair ratios ours[i] / theirs[i]."""
+        return statistics.median(a / b for a, b in self.pairs())
 
     def verdict(self) -> str:
         if self.max_extra is not None:
-            extra = statistics.median(a - b for a, b in zip(self.ours, self.theirs))
+            extra = statistics.median(a - b for a, b in self.pairs())
             ok = extra <= self.max_extra
             return f"{extra:+.2f} extra, <= +{self.max_extra} {'ok' if ok else 'MISSED'}"
         if self.target is None:
