@@ -96,6 +96,8 @@ def main(argv=None) -> int:
     parser.add_argument("--output", default="/tmp/kzoo_zoo_references", help="run directories")
     parser.add_argument("--data", metavar="SOURCE", help="train on this source instead")
     args = parser.parse_args(argv)
+    if args.data and not args.names:
+        parser.error("--data needs the models to train on it, e.g. text_classifier")
     names = args.names or kzoo.models.list()
     for name in names:
         kzoo.registry.builder(name)  # an unknown name fails before any training
