@@ -13,12 +13,11 @@ import keras
 
 from kzoo import layers as kzoo_layers
 from kzoo.errors import check_choice
-from kzoo.models import heads
+from kzoo.models import heads, parts
 from kzoo.models.convolutional import image_input
 from kzoo.registry import register
 
 _CONV = {1: keras.layers.Conv1D, 2: keras.layers.Conv2D}
-_GLOBAL_POOL = {1: keras.layers.GlobalAveragePooling1D, 2: keras.layers.GlobalAveragePooling2D}
 
 
 def _inputs(input_shape, conv_dims, model: str):
@@ -70,7 +69,7 @@ def _per_stage(name, value, stages):
 
 
 def _pool_and_head(x, rank, dropout, head, num_classes):
-    x = _GLOBAL_POOL[rank](name="global_pool")(x)  # (batch, channels)
+    x = parts.global_pool(x, "average", rank)  # (batch, channels)
     x = keras.layers.Dropout(dropout, name="dropout")(x)
     return heads.apply(x, head, num_classes)
 
