@@ -25,6 +25,10 @@ from kzoo.models.sincnet import Absolute
 
 TARGET = 0.95
 NUM_CLASSES = 12
+# Seconds of training steps per timed sample. The mlp's step takes about 2 ms: at the
+# default 0.05 s a sample was ~25 steps, and one scheduler hiccup moved its ratio by
+# 0.05-0.1 between runs (0.91x-1.00x for two identical networks).
+SAMPLE_SECONDS = 0.5
 
 
 def _head(x):
@@ -138,7 +142,9 @@ def run(repeats: int, quick: bool) -> list[str]:
             )
         x = random_batch((batch, *ours.input_shape[1:]))
         y = random_labels((batch,), NUM_CLASSES)
-        a, b = timed_pair(train_step(ours, x, y), train_step(theirs, x, y), repeats)
+        a, b = timed_pair(
+            train_step(ours, x, y), train_step(theirs, x, y), repeats, min_sample=SAMPLE_SECONDS
+        )
         rows.append(
             Comparison(
                 f"{name}: kzoo.models.get vs by hand, batch {batch} x {ours.input_shape[1:]}, "

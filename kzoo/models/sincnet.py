@@ -33,6 +33,40 @@ class Absolute(keras.layers.Layer):
         return input_shape
 
 
+@keras.saving.register_keras_serializable(package="kzoo")
+class LogCompression(keras.layers.Layer):
+    """`log(x + epsilon)` of non-negative band energies (a filterbank's log compression).
+
+    Example:
+
+    >>> import numpy as np
+    >>> from kzoo.models.sincnet import LogCompression
+    >>> np.round(np.asarray(LogCompression(epsilon=1.0)(np.array([0.0, 1.0], "float32"))), 4)
+    array([0.    , 0.6931], dtype=float32)
+    """
+
+    def __init__(self, epsilon: float = 1e-3, **kwargs):
+        super().__init__(**kwargs)
+        if not epsilon > 0:
+            raise ValueError(
+                f"LogCompression needs epsilon > 0 (log(0) is -inf). Received: epsilon={epsilon!r}."
+            )
+        self.epsilon = float(epsilon)
+        self.supports_masking = True
+
+    def call(self, inputs):
+        return keras.ops.log(inputs + self.epsilon)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "epsilon": self.epsilon}
+
+
+COMPRESSIONS = (None, "log")
+
+
 def _check_frames(x, needed: int, where: str, shape) -> None:
     if x.shape[1] is not None and x.shape[1] < needed:
         raise ValueError(
@@ -56,6 +90,7 @@ def sincnet(
     activation: str = "leaky_relu",
     dropout: float = 0.0,
     global_pooling: str = "flatten",
+    compression: str | None = None,
     head: str = "classification",
 ) -> keras.Model:
     """SincNet: learned sinc band-pass filters on raw audio -> conv blocks -> MLP -> head.
@@ -89,9 +124,15 @@ def sincnet(
             frame at its position, so the clip length is fixed), or "average" / "max"
             over frames (the same wherever in the clip a pattern falls; for stationary
             sounds such as sustained vowels, and clips of any length).
+        compression: None (the paper: the pooled band magnitudes as they are) or "log":
+            `log(x + 1e-3)` of them before the layer norm, as filterbanks learned on raw
+            speech usually do (Zeghidour et al., "Learning filterbanks from raw speech
+            for phone recognition", ICASSP 2018), so that weak bands (the formants above
+            F1, the harmonics between them) weigh as much as the loudest one.
         head: "classification", "regression" or "embedding".
     """
     check_choice("global_pooling", global_pooling, parts.GLOBAL_POOLINGS)
+    check_choice("compression", compression, COMPRESSIONS)
     heads.check_num_classes(num_classes)
     shape = heads.check_input_shape(input_shape, 2, "sincnet", "(samples, 1)")
     if shape[1] != 1:
@@ -118,6 +159,8 @@ def sincnet(
             x = keras.layers.Conv1D(filters, conv_kernel_size, name=name)(x)
         _check_frames(x, pool_size, f"{name}_pool", shape)
         x = keras.layers.MaxPooling1D(pool_size, name=f"{name}_pool")(x)
+        if filters is None and compression == "log":  # the sinc block: band magnitudes
+            x = LogCompression(name="sinc_log")(x)
         x = keras.layers.LayerNormalization(name=f"{name}_norm")(x)
         x = parts.activation(activation, f"{name}_act")(x)
         x = keras.layers.Dropout(dropout, name=f"{name}_dropout")(x)

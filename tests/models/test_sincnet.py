@@ -1,9 +1,11 @@
 """SincNet: the paper's block order and bad input shapes."""
 
+import keras
 import numpy as np
 import pytest
 
 import kzoo
+from kzoo.models.sincnet import LogCompression
 
 
 def test_sinc_front_end_is_valid_conv_then_abs_pool_norm_act():
@@ -43,3 +45,31 @@ def test_unknown_global_pooling_names_the_choices():
         r"global_pooling='mean'",
     ):
         kzoo.models.get("sincnet", global_pooling="mean", compile=False)
+
+
+def test_log_compression_follows_the_sinc_pool_and_survives_saving(tmp_path):
+    model = kzoo.models.get(
+        "sincnet", compression="log", global_pooling="average", num_classes=3, compile=False
+    )
+    names = [layer.name for layer in model.layers]
+    start = names.index("sinc_pool")
+    assert names[start : start + 3] == ["sinc_pool", "sinc_log", "sinc_norm"]
+    assert "sinc_log" not in [
+        layer.name for layer in kzoo.models.get("sincnet", compile=False).layers
+    ]
+    x = np.random.default_rng(0).standard_normal((2, 2400, 1)).astype("float32")
+    pooled = keras.Model(model.input, model.get_layer("sinc_pool").output).predict(x, verbose=0)
+    logged = keras.Model(model.input, model.get_layer("sinc_log").output).predict(x, verbose=0)
+    np.testing.assert_allclose(logged, np.log(pooled + 1e-3), rtol=1e-5, atol=1e-5)
+    model.save(tmp_path / "m.keras")
+    restored = keras.saving.load_model(tmp_path / "m.keras")
+    np.testing.assert_allclose(restored.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
+
+
+def test_bad_compression_names_the_choices():
+    with pytest.raises(
+        ValueError, match=r"`compression` must be one of \[None, 'log'\].*Did you mean 'log'"
+    ):
+        kzoo.models.get("sincnet", compression="logg", compile=False)
+    with pytest.raises(ValueError, match=r"LogCompression needs epsilon > 0.*epsilon=0"):
+        LogCompression(epsilon=0)
