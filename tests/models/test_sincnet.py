@@ -63,7 +63,9 @@ def test_log_compression_follows_the_sinc_pool_and_survives_saving(tmp_path):
     np.testing.assert_allclose(logged, np.log(pooled + 1e-3), rtol=1e-5, atol=1e-5)
     model.save(tmp_path / "m.keras")
     restored = keras.saving.load_model(tmp_path / "m.keras")
-    np.testing.assert_allclose(restored.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
+    np.testing.assert_allclose(
+        restored.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6
+    )
 
 
 def test_bad_compression_names_the_choices():
