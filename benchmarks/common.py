@@ -35,11 +35,13 @@ def timed(step: Callable[[], object], repeats: int, warmup: int = 2) -> list[flo
 def timed_pair(
     ours, theirs, repeats: int, warmup: int = 2, min_sample: float = 0.05
 ) -> tuple[list[float], list[float]]:
-    """Per-call seconds of two steps timed in alternation (ours, theirs, ours, ...).
+    """Per-call seconds of two steps timed in alternation, pair by pair.
 
     After warming both up, steps faster than `min_sample` seconds are called
     several times per sample (the same count on both sides) so that timer and
-    scheduler noise stays small against the measured time.
+    scheduler noise stays small against the measured time. Which side runs first
+    alternates from pair to pair (ours, theirs; theirs, ours; ...), so that whatever
+    the first run of a pair leaves behind (caches, allocator state) favours neither.
     """
     for _ in range(warmup):
         ours()
@@ -47,8 +49,9 @@ def timed_pair(
     fastest = min(timed(ours, 1, warmup=0)[0], timed(theirs, 1, warmup=0)[0])
     inner = max(1, math.ceil(min_sample / max(fastest, 1e-6)))
     a, b = [], []
-    for _ in range(repeats):
-        for step, out in ((ours, a), (theirs, b)):
+    for i in range(repeats):
+        order = ((ours, a), (theirs, b))
+        for step, out in order[:: -1 if i % 2 else 1]:
             start = time.perf_counter()
             for _ in range(inner):
                 step()

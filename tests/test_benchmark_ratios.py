@@ -2,7 +2,7 @@
 
 import pytest
 
-from benchmarks.common import Comparison
+from benchmarks.common import Comparison, timed_pair
 
 
 def test_a_slow_stretch_shared_by_a_pair_cancels():
@@ -36,3 +36,13 @@ def test_unpaired_runs_are_refused(field):
     row = Comparison("case", [1.0, 2.0], [1.0, 2.0, 3.0], target=1.1, max_extra=0.3)
     with pytest.raises(ValueError, match="one reference run per kzoo run. Received 2 and 3"):
         getattr(row, field) if field == "ratio" else row.verdict()
+
+
+def test_timed_pair_alternates_which_side_runs_first():
+    calls = []
+    a, b = timed_pair(
+        lambda: calls.append("ours"), lambda: calls.append("theirs"), 4, warmup=0, min_sample=0
+    )
+    timed_calls = calls[2:]  # after one untimed call of each (picking the inner count)
+    assert timed_calls == ["ours", "theirs", "theirs", "ours", "ours", "theirs", "theirs", "ours"]
+    assert len(a) == len(b) == 4
