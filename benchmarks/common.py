@@ -40,8 +40,9 @@ def timed_pair(
     After warming both up, steps faster than `min_sample` seconds are called
     several times per sample (the same count on both sides) so that timer and
     scheduler noise stays small against the measured time. Which side runs first
-    alternates from pair to pair (ours, theirs; theirs, ours; ...), so that whatever
-    the first run of a pair leaves behind (caches, allocator state) favours neither.
+    alternates from pair to pair (ours, theirs; theirs, ours; ...), so that a drift of
+    the machine's speed within a pair, or any advantage of running first or second,
+    lands on both sides alike (with an odd count, one order has one pair more).
     """
     for _ in range(warmup):
         ours()

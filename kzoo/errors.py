@@ -30,7 +30,7 @@ def check_choice(argument: str, value: str, choices: Iterable[str]) -> str:
     choices = list(choices)
     if value not in choices:
         raise ValueError(
-            f"Argument `{argument}` must be one of {sorted(choices, key=str)}. "
+            f"Argument `{argument}` must be one of {sorted(choices)}. "
             f"Received: {argument}={value!r}. {did_you_mean(value, choices)}"
         )
     return value

@@ -35,7 +35,22 @@ class Absolute(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="kzoo")
 class LogCompression(keras.layers.Layer):
-    """`log(x + epsilon)` of non-negative band energies (a filterbank's log compression).
+    """`log(x + epsilon)`: log compression of non-negative band magnitudes.
+
+    It narrows the dynamic range of a filterbank's outputs, so that weak bands (the
+    formants above F1, the harmonics between them) are not lost beside the loudest
+    one. Computed in float32.
+
+    Args:
+        epsilon: float > 0, added before the log so that silent bands stay finite.
+            Defaults to 1e-3.
+        **kwargs: base `Layer` arguments.
+
+    Input shape:
+        Any, non-negative values (e.g. `|SincConv1D|` after pooling).
+
+    Output shape:
+        Same as the input.
 
     Example:
 
@@ -47,15 +62,17 @@ class LogCompression(keras.layers.Layer):
 
     def __init__(self, epsilon: float = 1e-3, **kwargs):
         super().__init__(**kwargs)
-        if not epsilon > 0:
+        if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float)) or epsilon <= 0:
             raise ValueError(
-                f"LogCompression needs epsilon > 0 (log(0) is -inf). Received: epsilon={epsilon!r}."
+                "Argument `epsilon` of LogCompression must be a positive number (log(0) is "
+                f"-inf). Received: epsilon={epsilon!r}. Try epsilon=1e-3."
             )
         self.epsilon = float(epsilon)
         self.supports_masking = True
 
-    def call(self, inputs):
-        return keras.ops.log(inputs + self.epsilon)
+    def call(self, inputs, mask=None):  # element-wise: the mask passes through unchanged
+        x = keras.ops.cast(inputs, "float32")
+        return keras.ops.cast(keras.ops.log(x + self.epsilon), inputs.dtype)
 
     def compute_output_shape(self, input_shape):
         return input_shape
@@ -64,7 +81,7 @@ class LogCompression(keras.layers.Layer):
         return {**super().get_config(), "epsilon": self.epsilon}
 
 
-COMPRESSIONS = (None, "log")
+COMPRESSIONS = ("none", "log")
 
 
 def _check_frames(x, needed: int, where: str, shape) -> None:
@@ -90,13 +107,13 @@ def sincnet(
     activation: str = "leaky_relu",
     dropout: float = 0.0,
     global_pooling: str = "flatten",
-    compression: str | None = None,
+    compression: str | None = "none",
     head: str = "classification",
 ) -> keras.Model:
     """SincNet: learned sinc band-pass filters on raw audio -> conv blocks -> MLP -> head.
 
     The recipe of Ravanelli & Bengio: layer-normalised waveform -> SincConv1D -> |.| ->
-    max-pool -> layer norm -> leaky ReLU; then conv blocks (Conv1D -> max-pool -> layer
+    max-pool (-> log, with `compression="log"`) -> layer norm -> leaky ReLU; then conv blocks (Conv1D -> max-pool -> layer
     norm -> leaky ReLU); the feature maps are flattened (or pooled: `global_pooling`) into
     an MLP (Dense -> batch norm -> leaky ReLU) and the head. Convolutions are "valid" as
     in the paper. Layer norm here normalises each frame over its channels (as
@@ -107,6 +124,9 @@ def sincnet(
     Reference:
         M. Ravanelli and Y. Bengio, "Speaker Recognition from Raw Waveform with SincNet",
         IEEE SLT 2018, https://arxiv.org/abs/1808.00158.
+        N. Zeghidour, N. Usunier, I. Kokkinos, T. Schatz, G. Synnaeve and E. Dupoux,
+        "Learning filterbanks from raw speech for phone recognition", ICASSP 2018
+        (log compression of learned filterbank outputs).
 
     Args:
         input_shape: (samples, 1), a mono waveform at `sample_rate`.
@@ -124,15 +144,15 @@ def sincnet(
             frame at its position, so the clip length is fixed), or "average" / "max"
             over frames (the same wherever in the clip a pattern falls; for stationary
             sounds such as sustained vowels, and clips of any length).
-        compression: None (the paper: the pooled band magnitudes as they are) or "log":
-            `log(x + 1e-3)` of them before the layer norm, as filterbanks learned on raw
-            speech usually do (Zeghidour et al., "Learning filterbanks from raw speech
-            for phone recognition", ICASSP 2018), so that weak bands (the formants above
-            F1, the harmonics between them) weigh as much as the loudest one.
+        compression: "none" (the paper: the pooled band magnitudes as they are) or "log":
+            `log(x + 1e-3)` of them before the layer norm (`LogCompression`), as
+            filterbanks learned on raw speech often are (Zeghidour et al. 2018).
         head: "classification", "regression" or "embedding".
     """
     check_choice("global_pooling", global_pooling, parts.GLOBAL_POOLINGS)
-    check_choice("compression", compression, COMPRESSIONS)
+    compression = check_choice(
+        "compression", "none" if compression is None else compression, COMPRESSIONS
+    )
     heads.check_num_classes(num_classes)
     shape = heads.check_input_shape(input_shape, 2, "sincnet", "(samples, 1)")
     if shape[1] != 1:

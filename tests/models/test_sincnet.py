@@ -1,4 +1,4 @@
-"""SincNet: the paper's block order and bad input shapes."""
+"""SincNet: the paper's block order, the optional log compression, bad input shapes."""
 
 import keras
 import numpy as np
@@ -6,6 +6,7 @@ import pytest
 
 import kzoo
 from kzoo.models.sincnet import LogCompression
+from kzoo.testing import random_inputs, run_layer_test
 
 
 def test_sinc_front_end_is_valid_conv_then_abs_pool_norm_act():
@@ -54,9 +55,6 @@ def test_log_compression_follows_the_sinc_pool_and_survives_saving(tmp_path):
     names = [layer.name for layer in model.layers]
     start = names.index("sinc_pool")
     assert names[start : start + 3] == ["sinc_pool", "sinc_log", "sinc_norm"]
-    assert "sinc_log" not in [
-        layer.name for layer in kzoo.models.get("sincnet", compile=False).layers
-    ]
     x = np.random.default_rng(0).standard_normal((2, 2400, 1)).astype("float32")
     pooled = keras.Model(model.input, model.get_layer("sinc_pool").output).predict(x, verbose=0)
     logged = keras.Model(model.input, model.get_layer("sinc_log").output).predict(x, verbose=0)
@@ -68,10 +66,34 @@ def test_log_compression_follows_the_sinc_pool_and_survives_saving(tmp_path):
     )
 
 
-def test_bad_compression_names_the_choices():
-    with pytest.raises(
-        ValueError, match=r"`compression` must be one of \[None, 'log'\].*Did you mean 'log'"
-    ):
-        kzoo.models.get("sincnet", compression="logg", compile=False)
-    with pytest.raises(ValueError, match=r"LogCompression needs epsilon > 0.*epsilon=0"):
-        LogCompression(epsilon=0)
+def test_log_compression_layer_battery():
+    # Non-negative inputs, as the pooled |sinc| outputs it follows.
+    data = np.abs(random_inputs((2, 8, 4)))
+    layer = run_layer_test(
+        LogCompression, {"epsilon": 0.01}, input_data=data, supports_masking=True
+    )
+    np.testing.assert_allclose(np.asarray(layer(data)), np.log(data + 0.01), rtol=1e-6)
+
+
+def test_compression_none_is_the_paper_and_takes_null_too():
+    for value in ("none", None):
+        model = kzoo.models.get("sincnet", compression=value, compile=False)
+        assert "sinc_log" not in [layer.name for layer in model.layers]
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("logg", r"`compression` must be one of \['log', 'none'\].*Did you mean 'log'"),
+        ("None", r"`compression` must be one of \['log', 'none'\].*Did you mean 'none'"),
+    ],
+)
+def test_bad_compression_names_the_choices(value, message):
+    with pytest.raises(ValueError, match=message):
+        kzoo.models.get("sincnet", compression=value, compile=False)
+
+
+@pytest.mark.parametrize("epsilon", [0, -1.0, "1e-3", True])
+def test_log_compression_needs_a_positive_epsilon(epsilon):
+    with pytest.raises(ValueError, match=r"`epsilon` of LogCompression must be a positive"):
+        LogCompression(epsilon=epsilon)
