@@ -116,8 +116,8 @@ def sincnet(
     max-pool (-> log, with `compression="log"`) -> layer norm -> leaky ReLU; then conv
     blocks (Conv1D -> max-pool -> layer norm -> leaky ReLU); the feature maps are
     flattened (or pooled: `global_pooling`) into an MLP (Dense -> batch norm -> leaky
-    ReLU) and the head. Convolutions are "valid" as in the paper. Layer norm here normalises each frame over its channels (as
-    SpeechBrain's SincNet does).
+    ReLU) and the head. Convolutions are "valid" as in the paper. Layer norm here
+    normalises each frame over its channels (as SpeechBrain's SincNet does).
     The paper's 16 kHz setting is 80 filters of 251 taps (~16 ms) and three 2048-unit
     dense layers; the defaults keep the filters and shrink the MLP for 8 kHz clips.
 
