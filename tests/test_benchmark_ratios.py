@@ -46,3 +46,21 @@ def test_timed_pair_alternates_which_side_runs_first():
     timed_calls = calls[2:]  # after one untimed call of each (picking the inner count)
     assert timed_calls == ["ours", "theirs", "theirs", "ours", "ours", "theirs", "theirs", "ours"]
     assert len(a) == len(b) == 4
+
+
+def test_import_clock_reads_keras_then_kzoo_seconds():
+    from benchmarks.layers import parse_import_clock
+
+    assert parse_import_clock("some log line\n4.25 0.125\n") == (4.25, 0.125)
+    with pytest.raises(RuntimeError, match="expected two numbers"):
+        parse_import_clock("Traceback (most recent call last):\n")
+    with pytest.raises(RuntimeError, match="expected two numbers"):
+        parse_import_clock("")
+
+
+def test_import_times_pair_keras_alone_with_keras_plus_kzoo():
+    from benchmarks.layers import import_times
+
+    ours, theirs = import_times(repeats=1, warmup=0)
+    assert len(ours) == len(theirs) == 1
+    assert 0 < theirs[0] < ours[0]
