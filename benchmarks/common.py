@@ -19,6 +19,14 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
+# A sample is at least this many seconds of calls of a step: timer, scheduler and
+# dispatch noise stays small against it. Five pairs of 0.05 s samples of identical
+# networks read 0.91-1.00 from run to run on this shared machine.
+SAMPLE_SECONDS = 0.5
+# Rows whose expected ratio lies within ~10 % of their target (identical networks, or
+# a loss against its Keras counterpart) time this many times the pairs of the others.
+PAIRS_PER_REPEAT = 3
+
 
 def timed(step: Callable[[], object], repeats: int, warmup: int = 2) -> list[float]:
     """Seconds of each of `repeats` calls of `step`, after `warmup` untimed calls."""
@@ -33,7 +41,7 @@ def timed(step: Callable[[], object], repeats: int, warmup: int = 2) -> list[flo
 
 
 def timed_pair(
-    ours, theirs, repeats: int, warmup: int = 2, min_sample: float = 0.05
+    ours, theirs, repeats: int, warmup: int = 2, min_sample: float = SAMPLE_SECONDS
 ) -> tuple[list[float], list[float]]:
     """Per-call seconds of two steps timed in alternation, pair by pair.
 
