@@ -17,9 +17,9 @@ benchmarks/scaling.png; `--only losses,zoo` runs some cases and `--quick` a
 smaller, faster pass (neither writes files unless `--write`).
 
 Each case runs in a fresh interpreter of its own, as a user's training or search
-does: a case measured after others in one process inherits their objects and
-graphs (the search read 1.13-1.18x its plain fits after the precision case, against
-0.95-1.07x on its own), which would make its numbers depend on the order of the cases.
+does. A case measured after others in one process inherits their objects and graphs,
+which makes its numbers depend on the order of the cases: in session 7 the search read
+1.13-1.18x its plain fits after the precision case, and 0.95-1.12x in a process of its own.
 """
 
 from __future__ import annotations
@@ -70,8 +70,9 @@ def main(argv=None) -> int:
         "",
         f"Backend: {keras.backend.backend()}, Keras {keras.__version__}, CPU. "
         f"Median (min-max) of {repeats} runs after warm-up; each case runs in a fresh "
-        "interpreter, where kzoo and its reference run alternately, and a ratio is the median of the per-pair ratios "
-        "(kzoo's run i over the reference's run i). Produced by `python -m benchmarks`"
+        "interpreter, where kzoo and its reference run alternately, and a ratio is the "
+        "median of the per-pair ratios (kzoo's run i over the reference's run i). "
+        "Produced by `python -m benchmarks`"
         + (" --quick" if args.quick else "")
         + ".",
         "",
