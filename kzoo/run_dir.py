@@ -8,20 +8,30 @@ RUN_DIR/
   curves.png      training curves
   model.keras     the trained model
   checkpoint/     weights, optimizer and callback state after the last completed epoch
+  .kzoo-run       the marker: this directory was written by `kzoo train` (run id, versions)
+  .kzoo-lock      held (flock) by the one process writing the run; the kernel releases it
 ```
 Each file is written to a temporary name in the same directory and renamed over
 the final one (`os.replace` is atomic), so a killed run never leaves half a file.
+
+Ownership: `--overwrite` only ever replaces a directory that `is_run` recognises
+(the marker, or the `config.yaml` + `checkpoint/state.json` pair of runs written
+before the marker existed), and `Lock` keeps a second process out while one writes.
 """
 
 from __future__ import annotations
 
 import csv
+import errno
+import fcntl
 import io
 import json
 import math
 import os
 import re
+import shutil
 import tempfile
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -30,6 +40,123 @@ _UMASK = os.umask(0o022)
 os.umask(_UMASK)
 
 FILES = ("config.yaml", "history.csv", "metrics.json", "curves.png", "model.keras")
+MARKER = ".kzoo-run"
+LOCK = ".kzoo-lock"
+
+
+class Busy(ValueError):
+    """Another process holds the lock of the directory (a `ValueError`: the CLI's exit 2)."""
+
+
+class Lock:
+    """An exclusive lock on `directory`, held through an flock on `directory/.kzoo-lock`.
+
+    The kernel releases it when the process dies, so a killed run never leaves a stale
+    lock; the lock file is removed on a clean release. Taking it never waits: a second
+    writer gets `Busy` with one line naming the directory.
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as d, Lock(d):
+    ...     Lock(d).acquire()
+    Traceback (most recent call last):
+    ...
+    kzoo.run_dir.Busy: ...
+    """
+
+    def __init__(self, directory: str | Path, what: str = "run directory"):
+        self.path = Path(directory) / LOCK
+        self.what = what
+        self._fd: int | None = None
+
+    def acquire(self) -> Lock:
+        while True:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666 & ~_UMASK)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as error:
+                os.close(fd)
+                if error.errno not in (errno.EWOULDBLOCK, errno.EACCES):
+                    raise
+                raise Busy(_busy(self.path.parent, self.what)) from None
+            try:  # a releasing holder may have unlinked the file we opened: take the new one
+                if os.fstat(fd).st_ino == os.stat(self.path).st_ino:
+                    self._fd = fd
+                    return self
+            except FileNotFoundError:
+                pass
+            os.close(fd)
+
+    def release(self) -> None:
+        if self._fd is None:
+            return
+        try:
+            self.path.unlink(missing_ok=True)
+        finally:
+            os.close(self._fd)  # closing releases the flock
+            self._fd = None
+
+    def __enter__(self) -> Lock:
+        return self.acquire() if self._fd is None else self
+
+    def __exit__(self, *exc_info) -> None:
+        self.release()
+
+
+def _busy(directory: Path, what: str) -> str:
+    return (
+        f"The {what} {directory} is in use by another kzoo process (it holds the directory's "
+        "lock). Wait for it to finish, or choose another directory."
+    )
+
+
+def check_unlocked(directory: str | Path, what: str = "run directory") -> None:
+    """Raises `Busy` when another process holds `directory`'s lock. Writes nothing."""
+    path = Path(directory) / LOCK
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return  # no lock file: nobody holds it (a holder keeps its file until it releases)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:
+        raise Busy(_busy(Path(directory), what)) from None
+    finally:
+        os.close(fd)
+
+
+def is_run(directory: str | Path) -> bool:
+    """Whether `directory` was written by `kzoo train` (marked, or an unmarked older run)."""
+    directory = Path(directory)
+    return (directory / MARKER).is_file() or (
+        (directory / "config.yaml").is_file()
+        and (directory / "checkpoint" / "state.json").is_file()
+    )
+
+
+def mark(directory: Path, versions: dict[str, str]) -> str:
+    """Writes the marker that makes `directory` a kzoo run; returns its run id."""
+    run_id = uuid.uuid4().hex[:12]
+    write_json(directory / MARKER, {"run_id": run_id, **versions})
+    return run_id
+
+
+def clear(directory: Path) -> None:
+    """Removes everything in a run directory but its lock: what `--overwrite` replaces."""
+    if not is_run(directory):  # the one rule `--overwrite` rests on, checked where it deletes
+        raise ValueError(f"Refusing to clear {directory}: it is not a kzoo run directory.")
+    for path in directory.iterdir():
+        if path.name == LOCK:
+            continue
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+
+
+def overlaps(a: str | Path, b: str | Path) -> bool:
+    """Whether one of two paths lies inside the other (or they are the same)."""
+    a, b = Path(a).resolve(), Path(b).resolve()
+    return a == b or a in b.parents or b in a.parents
 
 
 def write_atomic(path: Path, write: Callable[[str], None]) -> None:
@@ -70,8 +197,8 @@ def write_text(path: Path, text: str) -> None:
     write_atomic(path, lambda tmp: Path(tmp).write_text(text))
 
 
-def write_json(path: Path, value: Any) -> None:
-    write_text(path, json.dumps(_finite(value), indent=2, sort_keys=True) + "\n")
+def write_json(path: Path, value: Any, sort_keys: bool = True) -> None:
+    write_text(path, json.dumps(_finite(value), indent=2, sort_keys=sort_keys) + "\n")
 
 
 def write_history(path: Path, rows: list[dict[str, float]]) -> None:

@@ -7,16 +7,19 @@ the same weights, optimizer state, schedule position and callback state (newbob)
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import datetime
 import json
 import math
-import shutil
 import time
 from pathlib import Path
 from typing import Any
 
 import keras
+import yaml
 
+from kzoo import callbacks as kzoo_callbacks
 from kzoo import configs, data, distribute, recipe, registry, run_dir
 from kzoo.errors import ConfigError
 
@@ -42,6 +45,8 @@ class RunCheckpoint(keras.callbacks.Callback):
         self.stateful = stateful
         self.rows: list[dict[str, float]] = []
         self.diverged_at: int | None = None
+        self.seconds = 0.0  # training time of the whole run, resumed parts included
+        self._started = 0.0
 
     @property
     def state_path(self) -> Path:
@@ -51,14 +56,21 @@ class RunCheckpoint(keras.callbacks.Callback):
         """Loads the last completed epoch's state into `model`; returns the epoch to start at."""
         if not self.state_path.exists():
             return 0
-        state = json.loads(self.state_path.read_text())
+        state = read_checkpoint(self.directory.parent)
         if not model.optimizer.built:
             model.optimizer.build(model.trainable_variables)
-        model.load_weights(self.directory / state["weights"])
+        try:
+            model.load_weights(self.directory / state["weights"])
+        except Exception as error:  # h5py and Keras raise several types for a damaged file
+            raise ConfigError(_damaged(self.directory / state["weights"], error)) from None
         for callback, saved in zip(self.stateful, state["callbacks"]):
             callback.set_state(saved)
         self.rows = state["history"]
+        self.seconds = float(state.get("seconds", 0.0))
         return int(state["epoch"])
+
+    def on_train_begin(self, logs=None):
+        self._started = time.perf_counter() - self.seconds
 
     def on_epoch_end(self, epoch, logs=None):
         row = {"epoch": epoch, **{k: float(v) for k, v in (logs or {}).items()}}
@@ -66,9 +78,8 @@ class RunCheckpoint(keras.callbacks.Callback):
             self.diverged_at = epoch  # keep the last good checkpoint as it is
             self.model.stop_training = True
             return
-        rate = keras.ops.convert_to_tensor(self.model.optimizer.learning_rate)
-        row.setdefault("learning_rate", float(keras.ops.convert_to_numpy(rate)))
         self.rows.append(row)
+        self.seconds = time.perf_counter() - self._started
         weights = f"weights-{epoch + 1}.weights.h5"
         run_dir.write_atomic(self.directory / weights, self.model.save_weights)
         state = {
@@ -76,12 +87,47 @@ class RunCheckpoint(keras.callbacks.Callback):
             "weights": weights,
             "callbacks": [c.get_state() for c in self.stateful],
             "history": self.rows,
+            "seconds": round(self.seconds, 1),
         }
-        run_dir.write_json(self.state_path, state)
+        # Unsorted keys: the history rows keep Keras's column order across a resume.
+        run_dir.write_json(self.state_path, state, sort_keys=False)
         run_dir.write_history(self.history_path, self.rows)
         for old in self.directory.glob("weights-*.weights.h5"):
             if old.name != weights:
                 old.unlink()
+
+
+def _damaged(path: Path, error: BaseException) -> str:
+    reason = " ".join(str(error).split())[:120] or type(error).__name__
+    return (
+        f"{path} is damaged and cannot be read ({reason}). The run cannot be resumed from it: "
+        "start it again with --overwrite, or train into another --output."
+    )
+
+
+def read_checkpoint(output: Path) -> dict[str, Any]:
+    """The checkpoint state of a run directory, checked before anything is written."""
+    path = output / "checkpoint" / "state.json"
+    try:
+        state = json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise ConfigError(_damaged(path, error)) from None
+    keys = {"epoch": int, "weights": str, "callbacks": list, "history": list}
+    if not isinstance(state, dict) or any(
+        not isinstance(state.get(k), t) or isinstance(state.get(k), bool) for k, t in keys.items()
+    ):
+        raise ConfigError(_damaged(path, ValueError("missing or mistyped keys")))
+    weights = path.parent / state["weights"]
+    if Path(state["weights"]).name != state["weights"] or not weights.is_file():
+        raise ConfigError(_damaged(path, ValueError(f"names a missing file {state['weights']!r}")))
+    try:
+        import h5py
+
+        with h5py.File(weights, "r"):
+            pass
+    except Exception as error:  # OSError for a truncated file; h5py's own types otherwise
+        raise ConfigError(_damaged(weights, error)) from None
+    return state
 
 
 def default_output(config: dict[str, Any]) -> Path:
@@ -89,26 +135,123 @@ def default_output(config: dict[str, Any]) -> Path:
     return Path("runs") / f"{stem}-{datetime.datetime.now():%Y%m%d-%H%M%S}"
 
 
-def _prepare_output(output: Path, resume: bool, overwrite: bool) -> None:
-    checkpoint = output / "checkpoint" / "state.json"
+def _check_output(output: Path, resume: bool, overwrite: bool) -> None:
+    """Whether `output` may be written as asked. Reads only: nothing is created or deleted."""
     if output.exists() and not output.is_dir():
         raise ConfigError(f"--output {output} is a file; the run directory must be a directory.")
     if resume:
-        if not checkpoint.exists():
+        if not (output / "checkpoint" / "state.json").exists():
             raise ConfigError(
                 f"Cannot resume: {output} holds no checkpoint of an earlier run. Start a new "
                 "run without --resume, or point --output at the run to continue."
             )
-        for directory in (output, checkpoint.parent):  # what a killed write left behind
-            run_dir.remove_temporaries(directory)
-        return
-    if output.exists() and any(output.iterdir()):
+        read_checkpoint(output)
+    elif output.exists() and any(p.name != run_dir.LOCK for p in output.iterdir()):
         if not overwrite:
             raise ConfigError(
                 f"Output directory {output} already holds files. Pass --resume to continue "
                 "that run, --overwrite to replace it, or choose another --output."
             )
-        shutil.rmtree(output)
+        if not run_dir.is_run(output):
+            raise ConfigError(
+                f"--overwrite replaces only a run directory written by `kzoo train`, and "
+                f"{output} is not one (it has no {run_dir.MARKER} marker). Choose another "
+                "--output, or empty that directory yourself."
+            )
+
+
+def _check_data_apart(output: Path, source: Any) -> None:
+    """A run directory never lies inside the data it reads, nor the data inside it."""
+    if isinstance(source, str) and Path(source).is_dir() and run_dir.overlaps(output, source):
+        raise ConfigError(
+            f"--output {output} and the data directory {source} overlap; a run written there "
+            "would mix with (or replace) the data set. Choose an --output outside the data."
+        )
+
+
+@contextlib.contextmanager
+def _claim(output: Path, resume: bool, overwrite: bool):
+    """Creates, locks and (for --overwrite) clears the run directory; yields while held.
+
+    The checks of `_check_output` run again under the lock, since another process may
+    have written the directory since.
+    """
+    created = [p for p in (output, *output.parents) if not p.exists()]
+    output.mkdir(parents=True, exist_ok=True)
+    lock = run_dir.Lock(output)
+    try:
+        lock.acquire()
+        _check_output(output, resume, overwrite)
+    except BaseException:
+        lock.release()
+        for path in created:  # deepest first; only what this call created, only if empty
+            with contextlib.suppress(OSError):
+                path.rmdir()
+        raise
+    try:
+        if overwrite and not resume and run_dir.is_run(output):
+            run_dir.clear(output)
+        if not (output / run_dir.MARKER).exists():  # new runs, and older unmarked ones
+            run_dir.mark(output, versions())
+        yield
+    finally:
+        lock.release()
+
+
+def versions() -> dict[str, str]:
+    """The versions that wrote a run: kzoo, Keras and its backend."""
+    from kzoo import __version__
+
+    return {"kzoo": __version__, "keras": keras.__version__, "backend": keras.backend.backend()}
+
+
+def _resume_config(
+    output: Path, given: dict[str, Any], source: str | None, epochs: int | None
+) -> dict[str, Any]:
+    """The config to continue with: the run's own, refusing a `given` one that differs.
+
+    What the command line does not say comes from the run (its data source, its
+    epochs); only `--epochs` may change, and only upward.
+    """
+    saved = configs.load(output / "config.yaml")
+    config = copy.deepcopy(given)
+    config["data"]["source"] = saved["data"]["source"] if source is None else str(source)
+    planned = saved["train"]["epochs"]
+    if epochs is not None and epochs < planned:
+        raise ConfigError(
+            f"Cannot resume {output} with --epochs {epochs}: the run was planned for {planned} "
+            f"epochs, and a resume may only add epochs. Pass --epochs {planned} or more."
+        )
+    config["train"]["epochs"] = planned
+    for key, value in saved["args"].items():  # shapes and classes the data filled in
+        config["args"].setdefault(key, value)
+    changed = _differences(_comparable(saved), _comparable(config))
+    if changed:
+        shown = ", ".join(changed[:5]) + (
+            f" and {len(changed) - 5} more" if len(changed) > 5 else ""
+        )
+        raise ConfigError(
+            f"Cannot resume {output}: the config differs from the run's in {shown}. Resume with "
+            f"the run's own config (kzoo train {output / 'config.yaml'} --output {output} "
+            "--resume), or start a new run in another --output."
+        )
+    return config
+
+
+def _comparable(config: dict[str, Any]) -> dict[str, Any]:
+    """What decides a run's result: the config less its text and search space."""
+    keep = {k: v for k, v in config.items() if k in ("model", "args", "train", "data")}
+    return yaml.safe_load(yaml.safe_dump(keep))  # tuples and lists compare alike
+
+
+def _differences(a: Any, b: Any, prefix: str = "") -> list[str]:
+    """Dotted keys whose values differ between two nested mappings."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        out = []
+        for key in [*a, *(k for k in b if k not in a)]:
+            out += _differences(a.get(key), b.get(key), f"{prefix}{key}.")
+        return out
+    return [] if a == b else [prefix.rstrip(".")]
 
 
 def _fill_from_data(config: dict[str, Any], dataset: data.Dataset) -> None:
@@ -154,16 +297,19 @@ def train(
 def _train(config, source, data_dir, epochs, output, resume, overwrite, verbose) -> dict[str, Any]:
     if isinstance(config, (str, Path)):
         config = configs.load(config)
-    output = Path(output) if output else default_output(config)
-    _prepare_output(output, resume, overwrite)
-    if resume:
-        config = configs.load(output / "config.yaml")
     if epochs is not None:
         if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
             raise ConfigError(f"--epochs must be a positive integer. Received: {epochs!r}.")
+    output = Path(output) if output else default_output(config)
+    _check_output(output, resume, overwrite)
+    run_dir.check_unlocked(output)
+    if resume:
+        config = _resume_config(output, config, source, epochs)
+    if epochs is not None:
         config["train"]["epochs"] = epochs
     if source is not None:
         config["data"]["source"] = str(source)
+    _check_data_apart(output, config["data"]["source"])
     train_block = config["train"]
     keras.utils.set_random_seed(int(train_block["seed"]))
 
@@ -182,20 +328,31 @@ def _train(config, source, data_dir, epochs, output, resume, overwrite, verbose)
     recipe.compile_model(model, config, steps_per_epoch=steps)
     callbacks = recipe.make_callbacks(config)
 
-    # Nothing is written before the config, data and model have all been accepted.
-    output.mkdir(parents=True, exist_ok=True)
+    # Nothing is written (or, for --overwrite, deleted) before the config, data and model
+    # have all been accepted; from here on the run directory is this process's alone.
+    with _claim(output, resume, overwrite):
+        return _fit(model, config, dataset, callbacks, output, resume, verbose)
+
+
+def _fit(model, config, dataset, callbacks, output, resume, verbose) -> dict[str, Any]:
+    train_block = config["train"]
     run_dir.write_text(output / "config.yaml", configs.dump(config))
     stateful = [c for c in callbacks if hasattr(c, "get_state") and hasattr(c, "set_state")]
     checkpoint = RunCheckpoint(output / "checkpoint", output / "history.csv", stateful)
     initial_epoch = checkpoint.restore(model) if resume else 0
-    started = time.perf_counter()
     if initial_epoch < train_block["epochs"]:
         model.fit(
             dataset.train,
             validation_data=dataset.validation,
             epochs=train_block["epochs"],
             initial_epoch=initial_epoch,
-            callbacks=[*callbacks, keras.callbacks.TerminateOnNaN(), checkpoint],
+            callbacks=[
+                *callbacks,
+                keras.callbacks.TerminateOnNaN(),
+                # the rate each epoch's first step used, after every callback has set it
+                kzoo_callbacks.LearningRateLogger(),
+                checkpoint,
+            ],
             verbose=verbose,
             shuffle=False,  # the tf.data pipeline shuffles
         )
@@ -208,9 +365,8 @@ def _train(config, source, data_dir, epochs, output, resume, overwrite, verbose)
             " (and model.keras); lower the learning rate or add gradient clipping "
             "(train.optimizer.global_clipnorm) and resume."
         )
-    seconds = time.perf_counter() - started
     results = run_dir.summarize(checkpoint.rows)
-    results["seconds"] = round(seconds, 1)
+    results["seconds"] = round(checkpoint.seconds, 1)
     results["sizes"] = dataset.sizes
     if dataset.test is not None:
         results["test"] = model.evaluate(dataset.test, return_dict=True, verbose=0)

@@ -65,6 +65,8 @@ def _assert_only_complete_files(run: Path) -> None:
         if path.is_dir():
             assert path.name == "checkpoint", path
             continue
+        if path.name in (run_dir.MARKER, run_dir.LOCK):  # a killed run's lock file stays, unheld
+            continue
         if path.name.startswith("."):
             assert run_dir._TEMPORARY.match(path.name), f"unexpected leftover {path}"
             continue

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import kzoo
-from kzoo import configs, training
+from kzoo import configs, run_dir, training
 from tests.helpers import tiny_config, vowel_folders
 
 
@@ -21,7 +21,8 @@ def test_train_writes_a_complete_run_directory(tmp_path, folder):
     run = tmp_path / "run"
     for name in ("model.keras", "config.yaml", "history.csv", "metrics.json", "curves.png"):
         assert (run / name).stat().st_size > 0, name
-    assert not list(run.glob(".*"))  # no temporary files left behind
+    # no temporary files left behind, only the marker (the lock goes with its process)
+    assert [p.name for p in run.glob(".*")] == [run_dir.MARKER]
     umask = os.umask(0)
     os.umask(umask)
     assert (run / "model.keras").stat().st_mode & 0o777 == 0o666 & ~umask  # not mkstemp's 0600
@@ -60,9 +61,9 @@ def test_existing_output_is_never_overwritten(tmp_path, folder):
     config = configs.load(tiny_config(tmp_path / "c.yaml"))
     with pytest.raises(kzoo.ConfigError, match="already holds files.*--resume.*--overwrite"):
         training.train(config, source=str(folder), output=tmp_path / "run", verbose=0)
+    with pytest.raises(kzoo.ConfigError, match="replaces only a run directory"):
+        training.train(config, source=str(folder), output=tmp_path / "run", overwrite=True)
     assert (tmp_path / "run" / "keep.txt").read_text() == "mine"
-    training.train(config, source=str(folder), output=tmp_path / "run", overwrite=True, verbose=0)
-    assert not (tmp_path / "run" / "keep.txt").exists()
 
 
 def test_resume_without_checkpoint(tmp_path, folder):
