@@ -9,7 +9,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -53,9 +52,7 @@ def _train(config, folder, run, *extra):
         (["--data", "/no/such/data"], "does not exist"),
     ],
 )
-def test_overwrite_deletes_nothing_when_the_command_fails(
-    capsys, tmp_path, folder, extra, message
-):
+def test_overwrite_deletes_nothing_when_the_command_fails(capsys, tmp_path, folder, extra, message):
     config, run = tiny_config(tmp_path / "c.yaml"), tmp_path / "run"
     _train(config, folder, run)
     before = _snapshot(run)
