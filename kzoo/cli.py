@@ -170,15 +170,55 @@ def _train(args, config_name: str, overrides: list[str]) -> None:
     print(f"Training time: {results['seconds']:.0f} s for {results['epochs']} epochs")
 
 
+MAX_MESSAGE = 600  # characters: an error line is read, not scrolled
+
+
+def _error(message: str) -> int:
+    message = " ".join(str(message).split())
+    if len(message) > MAX_MESSAGE:
+        message = message[: MAX_MESSAGE - 5] + " [...]"
+    print(f"kzoo: error: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def describe_os_error(error: OSError) -> str:
+    """A file-system fault as the house message: what, which path, how to fix."""
+    path = f" {error.filename}" if error.filename else ""
+    reason = error.strerror or str(error) or type(error).__name__
+    return (
+        f"cannot use{path}: {reason}. Check that the path exists and is of the right kind "
+        "(a file or a folder), that its file system is writable and has free space, and rerun."
+    )
+
+
+def describe_import_error(error: ImportError) -> str:
+    """A missing package as the house message, naming what to install."""
+    missing = error.name or str(error)
+    extra = {"jax": "jax", "jaxlib": "jax", "torch": "torch"}.get(missing.split(".")[0])
+    backend = os.environ.get("KERAS_BACKEND", "tensorflow")
+    if extra:
+        return (
+            f"KERAS_BACKEND={backend} needs the package {missing}, which is not installed. "
+            f'Install it with `pip install "kzoo[{extra}]"`, or unset KERAS_BACKEND to use '
+            "TensorFlow."
+        )
+    return (
+        f"the package {missing} is needed here but is not installed. Install it with "
+        f"`pip install {missing.split('.')[0]}` and rerun."
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     args = build_parser().parse_args(argv)
     try:
         return _run(args) or 0
     except ValueError as error:  # kzoo.ConfigError and every argument check
-        message = " ".join(str(error).split())
-        print(f"kzoo: error: {message}", file=sys.stderr)
-        return EXIT_USAGE
+        return _error(str(error))
+    except OSError as error:  # a read-only or full disk, a file where a folder is expected
+        return _error(describe_os_error(error))
+    except ImportError as error:  # a Keras backend or an optional package that is missing
+        return _error(describe_import_error(error))
     except KeyboardInterrupt:
         print("kzoo: interrupted", file=sys.stderr)
         return 130
@@ -186,7 +226,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from kzoo.training import TrainingDiverged
 
         if isinstance(error, TrainingDiverged):
-            print(f"kzoo: error: {error}", file=sys.stderr)
+            _error(str(error))
             return EXIT_DIVERGED
         raise
 

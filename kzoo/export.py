@@ -115,17 +115,20 @@ def export(
             f"An ONNX artifact is a .onnx file. Received: --output {output}. "
             f"Try {output.with_suffix('.onnx')}."
         )
-    if output.exists() and not overwrite:
-        raise ConfigError(
-            f"{output} already exists. Pass --overwrite to replace it, or choose another --output."
-        )
+    _check_target(output, format, overwrite)
     check_requirements(format)
 
-    import keras
-
-    model = keras.saving.load_model(source, compile=False)  # serving needs no optimizer
+    model = run_dir.load_model(source, compile=False)  # serving needs no optimizer
     keras_format = FORMATS[format][0]
     output.parent.mkdir(parents=True, exist_ok=True)
+    with run_dir.Lock(output.parent, "export folder"):
+        _check_target(output, format, overwrite)  # again, now that no other export can write
+        _write(model, keras_format, format, output)
+    _apply_umask(output)
+    return output
+
+
+def _write(model, keras_format: str, format: str, output: Path) -> None:
     if format == "saved_model":
         staging = Path(tempfile.mkdtemp(prefix=f".{output.name}-", dir=output.parent))
         try:
@@ -147,8 +150,48 @@ def export(
                 tmp, format=keras_format, verbose=False, input_signature=signature
             ),
         )
-    _apply_umask(output)
-    return output
+
+
+def _check_target(output: Path, format: str, overwrite: bool) -> None:
+    """An export writes only its own artifact: never a run directory, nor what holds one.
+
+    Inside a run directory it writes only under `export/`; `--overwrite` replaces only an
+    artifact of the same format (a SavedModel folder, a `.onnx` or `.tflite` file).
+    """
+    if output.parent.exists() and not output.parent.is_dir():
+        raise ConfigError(
+            f"--output {output}: {output.parent} is a file, not a folder. Choose an --output "
+            "inside a folder."
+        )
+    resolved = output.resolve()
+    runs = [p for p in (resolved, *resolved.parents) if run_dir.is_run(p)]
+    inside_export = runs and runs[0] != resolved and (runs[0] / "export") in resolved.parents
+    if runs and not inside_export:
+        raise ConfigError(
+            f"--output {output} would write over the run directory {runs[0]}. An export goes "
+            f"outside any run, or under its export/ folder (the default: {runs[0] / 'export'})."
+        )
+    if output.is_dir() and any(run_dir.is_run(p.parent) for p in output.rglob("state.json")):
+        raise ConfigError(
+            f"--output {output} holds a run directory, which an export never replaces. "
+            "Choose another --output."
+        )
+    if not output.exists() and not output.is_symlink():
+        return
+    if not overwrite:
+        raise ConfigError(
+            f"{output} already exists. Pass --overwrite to replace it, or choose another --output."
+        )
+    artifact = (
+        output.is_dir() and (output / "saved_model.pb").is_file()
+        if format == "saved_model"
+        else output.is_file() and output.suffix == Path(FORMATS[format][1]).suffix
+    )
+    if not artifact:
+        raise ConfigError(
+            f"--overwrite replaces only an earlier {format} export, and {output} is not one. "
+            "Choose another --output, or remove it yourself."
+        )
 
 
 def _apply_umask(path: Path) -> None:

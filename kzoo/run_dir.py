@@ -160,18 +160,31 @@ def overlaps(a: str | Path, b: str | Path) -> bool:
 
 
 def write_atomic(path: Path, write: Callable[[str], None]) -> None:
-    """Calls `write(temporary_path)`, then renames the temporary file over `path`."""
+    """Calls `write(temporary_path)`, then moves the file it wrote over `path`.
+
+    The writer works on a scratch file in the system's temporary folder, and Python's
+    own I/O copies it next to `path` before the atomic rename: a full or read-only
+    disk then fails as one `OSError` (HDF5, which Keras writes weights with, crashes
+    the process at exit after a failed write instead).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     suffix = "".join(path.suffixes)  # keras checks the extension of what it saves
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=suffix, dir=path.parent)
-    os.close(fd)
-    os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp's 0600 would make every run file private
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    with tempfile.TemporaryDirectory(prefix="kzoo-") as scratch:
+        written = os.path.join(scratch, path.name)
+        write(written)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=suffix, dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as target, open(written, "rb") as source:
+                shutil.copyfileobj(source, target, 1 << 20)
+            os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp's 0600 would make every run file private
+            os.replace(tmp, path)
+        except OSError as error:
+            if error.filename is None:  # copyfileobj's write names no file: name it
+                raise OSError(error.errno, error.strerror, str(path)) from None
+            raise
+        finally:
+            if os.path.exists(tmp):
+                os.remove(tmp)
 
 
 # `write_atomic`'s temporary names: "." + stem + "-" + mkstemp's 8 random characters + suffix.
@@ -191,6 +204,20 @@ def remove_temporaries(directory: Path) -> list[Path]:
     for path in removed:
         path.unlink()
     return removed
+
+
+def load_model(path: Path, compile: bool = True):
+    """`keras.saving.load_model`, with a damaged file reported as one `ValueError`."""
+    import keras
+
+    try:
+        return keras.saving.load_model(path, compile=compile)
+    except Exception as error:  # zipfile, h5py and Keras raise many types for a damaged file
+        reason = " ".join(str(error).split())[:160] or type(error).__name__
+        raise ValueError(
+            f"{path} cannot be loaded: it is damaged or not a Keras model file ({reason}). "
+            "Train the run again (kzoo train ... --overwrite), or use another run."
+        ) from None
 
 
 def write_text(path: Path, text: str) -> None:

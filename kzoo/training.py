@@ -12,6 +12,7 @@ import copy
 import datetime
 import json
 import math
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -184,9 +185,7 @@ def _claim(output: Path, resume: bool, overwrite: bool):
         _check_output(output, resume, overwrite)
     except BaseException:
         lock.release()
-        for path in created:  # deepest first; only what this call created, only if empty
-            with contextlib.suppress(OSError):
-                path.rmdir()
+        _remove_created(created)
         raise
     try:
         if overwrite and not resume and run_dir.is_run(output):
@@ -194,8 +193,22 @@ def _claim(output: Path, resume: bool, overwrite: bool):
         if not (output / run_dir.MARKER).exists():  # new runs, and older unmarked ones
             run_dir.mark(output, versions())
         yield
+    except (OSError, KeyboardInterrupt):
+        # A new run that failed before its first checkpoint (a full or read-only disk, an
+        # interrupt) has nothing to resume: it leaves nothing behind.
+        if created and not (output / "checkpoint" / "state.json").exists():
+            shutil.rmtree(output, ignore_errors=True)
+            _remove_created(created[1:])
+        raise
     finally:
         lock.release()
+
+
+def _remove_created(created: list[Path]) -> None:
+    """Removes the folders a call created (deepest first), each only if it is empty."""
+    for path in created:
+        with contextlib.suppress(OSError):
+            path.rmdir()
 
 
 def versions() -> dict[str, str]:
@@ -417,7 +430,7 @@ def evaluate(
             f"{dataset.num_classes} ({', '.join(dataset.class_names[:6])}...). Evaluate on "
             "data with the classes it was trained on."
         )
-    model = keras.saving.load_model(run / "model.keras")
+    model = run_dir.load_model(run / "model.keras")
     split_data = dataset.train if split == "all" else dataset.test
     if split_data is None:
         raise ConfigError(f"The data source leaves no {split} examples to evaluate on.")
