@@ -15,14 +15,13 @@ callbacks:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 
 import keras
 
 from kzoo import specs
-from kzoo.errors import check_choice
+from kzoo.errors import check_choice, is_number
 
 
 def _inner_optimizer(optimizer):
@@ -34,10 +33,6 @@ def _current_learning_rate(optimizer) -> float:
     """The optimizer's rate for its next update, a schedule evaluated at `iterations`."""
     # float() rather than numpy: numpy 2 warns when handed a TensorFlow variable
     return float(optimizer.learning_rate)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 @keras.saving.register_keras_serializable(package="kzoo")
@@ -98,13 +93,13 @@ class NewBob(keras.callbacks.Callback):
                 f"Argument `monitor` of NewBob must be a metric name from the training logs, "
                 f"such as 'val_loss'. Received: monitor={monitor!r}."
             )
-        if not _is_number(annealing_factor) or not 0 < annealing_factor <= 1:
+        if not is_number(annealing_factor) or not 0 < annealing_factor <= 1:
             raise ValueError(
                 "Argument `annealing_factor` of NewBob must be in (0, 1]: the rate is "
                 f"multiplied by it when the metric stalls. Received: "
                 f"annealing_factor={annealing_factor!r}. Use e.g. 0.5."
             )
-        if not _is_number(improvement_threshold):
+        if not is_number(improvement_threshold):
             raise ValueError(
                 "Argument `improvement_threshold` of NewBob must be a finite number, the "
                 "smallest relative improvement that counts as progress. Received: "
@@ -214,7 +209,7 @@ class NewBob(keras.callbacks.Callback):
                 f"patient={self.patient}. Was the state saved by a callback with other arguments?"
             )
         rate = state["learning_rate"]
-        if rate is not None and (not _is_number(rate) or rate <= 0):
+        if rate is not None and (not is_number(rate) or rate <= 0):
             raise ValueError(
                 f"NewBob state has learning_rate={rate!r}; expected a positive number or None."
             )

@@ -13,6 +13,7 @@ and the keys the training runner accepts.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import importlib.resources
 import inspect
 from collections.abc import Mapping
@@ -22,7 +23,7 @@ from typing import Any
 import yaml
 
 from kzoo import registry
-from kzoo.errors import ConfigError, did_you_mean
+from kzoo.errors import ConfigError, check_like, check_number, did_you_mean, preview
 
 TOP_LEVEL_KEYS = ("model", "description", "args", "train", "data", "search", "reference")
 REQUIRED_KEYS = ("model",)
@@ -54,6 +55,104 @@ DATA_DEFAULTS: dict[str, Any] = {
 }
 
 
+@dataclasses.dataclass(frozen=True)
+class Rule:
+    """What one `train` or `data` key accepts.
+
+    `RULES` is the one statement of these: `validate` enforces it, the generative
+    test draws good and bad values from it and the docs' config reference lists it.
+    `kind` is one of: count (an integer), number, choice, name (a string),
+    name_or_mapping (a name, or a mapping of arguments), list, mapping.
+    """
+
+    kind: str
+    minimum: float | None = None
+    maximum: float | None = None
+    exclusive_minimum: bool = False
+    exclusive_maximum: bool = False
+    choices: tuple[Any, ...] = ()
+    nullable: bool = False
+    doc: str = ""
+
+    def describe(self) -> str:
+        """What the key accepts, as the error message and the docs say it."""
+        kinds = {
+            "count": "an integer",
+            "number": "a number",
+            "choice": "one of " + ", ".join(str(c).lower() for c in self.choices),
+            "name": "a string",
+            "name_or_mapping": "a name or a mapping such as {name: ..., <argument>: <value>}",
+            "list": "a list",
+            "mapping": "a mapping of names to arguments",
+        }
+        text = kinds[self.kind]
+        if self.minimum is not None or self.maximum is not None:
+            left = "(" if self.exclusive_minimum else "["
+            right = ")" if self.exclusive_maximum else "]"
+            text += f" in {left}{self.minimum:g}, {self.maximum:g}{right}"
+        return text + (" or null" if self.nullable else "")
+
+    def check(self, key: str, value: Any, source: str) -> None:
+        if value is None and self.nullable:
+            return
+        if self.kind in ("count", "number"):
+            try:
+                check_number(
+                    key,
+                    value,
+                    integer=self.kind == "count",
+                    minimum=self.minimum,
+                    maximum=self.maximum,
+                    exclusive_minimum=self.exclusive_minimum,
+                    exclusive_maximum=self.exclusive_maximum,
+                )
+            except ValueError:
+                pass
+            else:
+                return
+        elif self.kind == "choice":
+            if any(value is c or (type(value) is type(c) and value == c) for c in self.choices):
+                return
+        elif isinstance(value, _TYPES[self.kind]):
+            return
+        raise ConfigError(
+            f"{source}: `{key}` must be {self.describe()}. Received: {preview(value)}."
+            + (f" ({self.doc})" if self.doc else "")
+        )
+
+
+_TYPES = {"name": str, "name_or_mapping": (str, dict), "list": list, "mapping": dict}
+
+RULES: dict[str, Rule] = {
+    "train.optimizer": Rule("name_or_mapping", doc="e.g. adam or {name: sgd, momentum: 0.9}"),
+    "train.schedule": Rule("name_or_mapping", nullable=True),
+    "train.loss": Rule("name_or_mapping"),
+    "train.metrics": Rule("list", doc="e.g. [accuracy]"),
+    "train.batch_size": Rule("count", 1, 65_536),
+    "train.epochs": Rule("count", 1, 1_000_000),
+    "train.callbacks": Rule("mapping", doc="e.g. {early_stopping: {patience: 3}}"),
+    "train.seed": Rule("count", 0, 2**32 - 1),
+    "train.jit_compile": Rule("choice", choices=(True, False, "auto")),
+    "data.source": Rule("name", doc="vowels, tfds:NAME[:split] or a folder"),
+    "data.task": Rule("name", nullable=True, doc="a label set, e.g. vowel or speaker"),
+    "data.targets": Rule("choice", choices=("labels", "inputs")),
+    "data.features": Rule("name_or_mapping", doc="raw, logmel, mfcc or {type: logmel, ...}"),
+    "data.validation_split": Rule(
+        "number", 0, 1, exclusive_maximum=True, doc="the fraction of examples held out"
+    ),
+    "data.test_split": Rule(
+        "number", 0, 1, exclusive_maximum=True, doc="the fraction of examples held out"
+    ),
+    "data.test_pattern": Rule("name", nullable=True, doc="a regular expression on file names"),
+    "data.trim_silence": Rule(
+        "number", 0, 200, exclusive_minimum=True, nullable=True, doc="decibels below the peak"
+    ),
+    "data.max_seconds": Rule("number", 0, 86_400, exclusive_minimum=True, nullable=True),
+    "data.sample_rate": Rule("count", 1, 1_000_000, nullable=True),
+    "data.augment": Rule("mapping"),
+}
+
+
 def config_dir() -> Path:
     """Where the zoo configs live: inside the installed wheel, or at the repository root."""
     packaged = importlib.resources.files("kzoo") / "zoo_configs"
@@ -81,16 +180,63 @@ def resolve_path(name_or_path: str | Path) -> Path:
     path = config_dir() / f"{text}.yaml"
     if not path.is_file():
         raise ConfigError(
-            f"Unknown config {text!r}. {did_you_mean(text, names())} Run `kzoo list` to see "
+            f"Unknown config {preview(text)}. {did_you_mean(text, names())} Run `kzoo list` to see "
             "every zoo config, or pass the path of a YAML file."
         )
     return path
 
 
+# A config is a few hundred values; an alias bomb ("billion laughs") is a few hundred
+# bytes whose aliases expand to billions. Anything past this many values is refused.
+MAX_VALUES = 100_000
+
+
+def parse_yaml(text: str) -> Any:
+    """`yaml.safe_load`, refusing documents whose aliases expand beyond `MAX_VALUES`.
+
+    >>> parse_yaml("a: &x [1, 2]\\nb: *x")
+    {'a': [1, 2], 'b': [1, 2]}
+    """
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is not None and _expanded_size(node, {}) > MAX_VALUES:
+            raise ConfigError(
+                f"The YAML expands (through its aliases, `*name`) to more than {MAX_VALUES:,} "
+                "values, which no config needs. Write the values out, or use fewer aliases."
+            )
+        return None if node is None else loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def _expanded_size(node: yaml.Node, sizes: dict[int, int]) -> int:
+    """How many values `node` stands for once every alias is expanded (memoized per node)."""
+    key = id(node)
+    if key in sizes:
+        if sizes[key] < 0:  # met again while being counted: a recursive alias
+            raise ConfigError("The YAML holds a recursive alias (a value that contains itself).")
+        return sizes[key]
+    sizes[key] = -1
+    if isinstance(node, yaml.MappingNode):
+        children = [n for pair in node.value for n in pair]
+    elif isinstance(node, yaml.SequenceNode):
+        children = node.value
+    else:
+        children = []
+    total = 1
+    for child in children:
+        total += _expanded_size(child, sizes)
+        if total > MAX_VALUES:
+            break
+    sizes[key] = total
+    return total
+
+
 def read(path: Path) -> dict[str, Any]:
     """The raw mapping a YAML file holds (no defaults, no validation)."""
     try:
-        raw = yaml.safe_load(path.read_text())
+        raw = parse_yaml(path.read_text())
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
@@ -100,6 +246,10 @@ def read(path: Path) -> dict[str, Any]:
         ) from None
     except OSError as error:
         raise ConfigError(f"Cannot read config {path}: {error.strerror}.") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path} is not a text file; a config is YAML text.") from None
+    except ConfigError as error:
+        raise ConfigError(f"{path}: {error}") from None
     if not isinstance(raw, dict):
         raise ConfigError(
             f"{path}: a config must be a mapping with at least a `model` key. "
@@ -147,20 +297,22 @@ def _complete(raw: dict[str, Any], source: str) -> dict[str, Any]:
     if unknown:
         key = unknown[0]
         raise ConfigError(
-            f"{source}: unknown top-level key {key!r}. {did_you_mean(key, TOP_LEVEL_KEYS)} "
+            f"{source}: unknown top-level key {preview(key)}. {did_you_mean(key, TOP_LEVEL_KEYS)} "
             f"Expected keys: {', '.join(TOP_LEVEL_KEYS)}."
         )
     for key in REQUIRED_KEYS:
         if key not in raw:
             raise ConfigError(f"{source}: missing required key `{key}` (a registered model name).")
     if not isinstance(raw["model"], str):
-        raise ConfigError(f"{source}: `model` must be a model name. Received: {raw['model']!r}.")
+        raise ConfigError(
+            f"{source}: `model` must be a model name. Received: {preview(raw['model'])}."
+        )
     for key in ("args", "train", "data", "search", "reference"):
         value = raw.get(key)
         if value is not None and not isinstance(value, dict):
             raise ConfigError(
                 f"{source}: `{key}` must be a mapping of key: value lines. "
-                f"Received a {type(value).__name__}: {value!r}."
+                f"Received a {type(value).__name__}."
             )
     return {
         "model": raw["model"],
@@ -190,7 +342,7 @@ def _parse_overrides(overrides, source: str) -> dict[str, Any]:
         key, sep, text = str(item).partition("=")
         if not sep or not key:
             raise ConfigError(
-                f"Override {item!r} must look like key.path=value, e.g. args.units=64 or "
+                f"Override {preview(item)} must look like key.path=value, e.g. args.units=64 or "
                 "train.optimizer.learning_rate=0.01."
             )
         parsed[key.strip()] = _scalar(text)
@@ -202,7 +354,7 @@ def _scalar(text: str) -> Any:
     if not text.strip():
         return None
     try:
-        value = yaml.safe_load(text)
+        value = parse_yaml(text)
     except yaml.YAMLError:
         return text
     if isinstance(value, str):
@@ -221,7 +373,7 @@ def _set(config: dict[str, Any], dotted: str, value: Any, source: str) -> None:
         last = depth == len(parts) - 1
         if not isinstance(node, dict):
             raise ConfigError(
-                f"{source}: cannot set {dotted!r}: {'.'.join(parts[:depth])!r} is a "
+                f"{source}: cannot set {preview(dotted)}: {preview('.'.join(parts[:depth]))} is a "
                 f"{type(node).__name__}, not a mapping."
             )
         allowed = set(node)
@@ -231,7 +383,7 @@ def _set(config: dict[str, Any], dotted: str, value: Any, source: str) -> None:
             allowed.add(parts[1])
         if part not in allowed:
             raise ConfigError(
-                f"{source}: override {dotted!r} names no existing key ({here!r}). "
+                f"{source}: override {preview(dotted)} names no existing key ({preview(here)}). "
                 f"{did_you_mean(part, allowed)}"
             )
         if last:
@@ -247,6 +399,17 @@ def _set(config: dict[str, Any], dotted: str, value: Any, source: str) -> None:
 def validate(config: dict[str, Any]) -> None:
     """Checks `args` against the builder's signature and `train` / `data` against the runner."""
     source = config.get("source", "<config>")
+    if not isinstance(config.get("model"), str):
+        raise ConfigError(
+            f"{source}: `model` must be a model name. Received: {preview(config.get('model'))}."
+        )
+    for key in ("args", "train", "data", "search", "reference"):
+        if not isinstance(config.get(key), dict):
+            raise ConfigError(
+                f"{source}: `{key}` must be a mapping of key: value lines, e.g. --set "
+                f"{key}.<name>=<value> to change one entry. Received a "
+                f"{type(config.get(key)).__name__}."
+            )
     name = config["model"]
     try:
         parameters = registry.builder_arguments(name)
@@ -256,9 +419,15 @@ def validate(config: dict[str, Any]) -> None:
     for key in config["args"]:
         if key not in parameters and not accepts_any:
             raise ConfigError(
-                f"{source}: `args.{key}` is not an argument of model {name!r}. "
+                f"{source}: `args.{key}` is not an argument of model {preview(name)}. "
                 f"{did_you_mean(key, parameters)}"
             )
+    for key, value in config["args"].items():
+        if key in parameters:
+            try:
+                check_like(f"args.{key}", value, parameters[key].default)
+            except ValueError as error:
+                raise ConfigError(f"{source}: {error}") from None
     missing = [
         key
         for key, p in parameters.items()
@@ -268,7 +437,7 @@ def validate(config: dict[str, Any]) -> None:
     ]
     if missing:
         raise ConfigError(
-            f"{source}: `args` must set {', '.join(missing)} (model {name!r} requires it)."
+            f"{source}: `args` must set {', '.join(missing)} (model {preview(name)} requires it)."
         )
     for section, allowed in (("train", TRAIN_DEFAULTS), ("data", DATA_DEFAULTS)):
         for key in config[section]:
@@ -276,48 +445,10 @@ def validate(config: dict[str, Any]) -> None:
                 raise ConfigError(
                     f"{source}: unknown key `{section}.{key}`. {did_you_mean(key, allowed)}"
                 )
-    train = config["train"]
-    for key in ("batch_size", "epochs"):
-        value = train[key]
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ConfigError(
-                f"{source}: `train.{key}` must be a positive integer. Received: {value!r}."
-            )
-    seed = train["seed"]
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise ConfigError(f"{source}: `train.seed` must be an integer. Received: {seed!r}.")
-    if train["jit_compile"] not in (True, False, "auto"):
-        raise ConfigError(
-            f"{source}: `train.jit_compile` must be true, false or auto. "
-            f"Received: {train['jit_compile']!r}."
-        )
-    if not isinstance(train["metrics"], list):
-        raise ConfigError(
-            f"{source}: `train.metrics` must be a list such as [accuracy]. "
-            f"Received: {train['metrics']!r}."
-        )
-    if not isinstance(train["callbacks"], dict):
-        raise ConfigError(
-            f"{source}: `train.callbacks` must map callback names to their arguments, e.g. "
-            f"{{early_stopping: {{patience: 3}}}}. Received: {train['callbacks']!r}."
-        )
-    if config["data"]["targets"] not in ("labels", "inputs"):
-        raise ConfigError(
-            f"{source}: `data.targets` must be `labels` (classification) or `inputs` "
-            f"(reconstruction, for autoencoders). Received: {config['data']['targets']!r}."
-        )
-    task = config["data"]["task"]
-    if task is not None and not isinstance(task, str):
-        raise ConfigError(
-            f"{source}: `data.task` must name a label set (e.g. vowel or speaker) or be null. "
-            f"Received: {task!r}."
-        )
-    for key in ("validation_split", "test_split"):
-        value = config["data"][key]
-        if not isinstance(value, (int, float)) or not 0 <= value < 1:
-            raise ConfigError(
-                f"{source}: `data.{key}` must be a fraction in [0, 1). Received: {value!r}."
-            )
+    for dotted, rule in RULES.items():
+        section, key = dotted.split(".")
+        if key in config[section]:
+            rule.check(f"{section}.{key}", config[section][key], source)
 
 
 def dump(config: dict[str, Any]) -> str:

@@ -9,12 +9,12 @@ schedule: {name: step_decay, initial_learning_rate: 0.01}   # optional, see kzoo
 from __future__ import annotations
 
 import functools
-import math
 from typing import Any
 
 import keras
 
 from kzoo import specs
+from kzoo.errors import is_number
 
 
 def _sgd(momentum: float = 0.0, nesterov: bool = False, **kwargs):
@@ -39,10 +39,6 @@ OPTIMIZERS = {
 _POSITIVE_IF_SET = ("clipnorm", "clipvalue", "global_clipnorm")
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
 def get(spec: str | dict[str, Any], schedule: Any = None) -> keras.optimizers.Optimizer:
     """An optimizer from a config spec; `schedule`, when given, drives its learning rate.
 
@@ -64,7 +60,7 @@ def get(spec: str | dict[str, Any], schedule: Any = None) -> keras.optimizers.Op
     name, kwargs = specs.split(spec, "optimizer")
     rate = kwargs.get("learning_rate")
     if rate is not None:
-        if not _is_number(rate) or rate <= 0:
+        if not is_number(rate) or rate <= 0:
             raise ValueError(
                 f"The optimizer's `learning_rate` must be a positive number. Received: "
                 f"learning_rate={rate!r}. Use e.g. 0.001, or a `schedule` block for a varying rate."
@@ -72,7 +68,7 @@ def get(spec: str | dict[str, Any], schedule: Any = None) -> keras.optimizers.Op
         kwargs["learning_rate"] = float(rate)  # Keras refuses an int rate
     decay = kwargs.get("weight_decay")
     if decay is not None:
-        if not _is_number(decay) or decay < 0:
+        if not is_number(decay) or decay < 0:
             raise ValueError(
                 f"The optimizer's `weight_decay` must be zero or a positive number. Received: "
                 f"weight_decay={decay!r}. Use e.g. 0.01 (AdamW's usual value), or leave it out."
@@ -81,7 +77,7 @@ def get(spec: str | dict[str, Any], schedule: Any = None) -> keras.optimizers.Op
     for key in _POSITIVE_IF_SET:
         value = kwargs.get(key)
         if value is not None:
-            if not _is_number(value) or value <= 0:
+            if not is_number(value) or value <= 0:
                 raise ValueError(
                     f"The optimizer's `{key}` must be a positive number (or left out for no "
                     f"clipping). Received: {key}={value!r}. Use e.g. 1.0 or 5.0."

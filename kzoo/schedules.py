@@ -25,7 +25,7 @@ import keras
 from keras import ops
 
 from kzoo import specs
-from kzoo.errors import check_choice
+from kzoo.errors import check_choice, is_number
 
 # config name -> schedule class; epoch-based schedules take `steps_per_epoch`.
 SCHEDULES: dict[str, type] = {}
@@ -46,12 +46,8 @@ def _register(name: str):
 # Argument checks shared by the schedules.
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
 def _check_rate(owner: str, name: str, value: Any, allow_zero: bool = False) -> float:
-    if not _is_number(value) or value < 0 or (value == 0 and not allow_zero):
+    if not is_number(value) or value < 0 or (value == 0 and not allow_zero):
         bound = "zero or a positive number" if allow_zero else "a positive number"
         raise ValueError(
             f"Argument `{name}` of {owner} must be {bound}. Received: {name}={value!r}. "
@@ -61,7 +57,7 @@ def _check_rate(owner: str, name: str, value: Any, allow_zero: bool = False) -> 
 
 
 def _check_non_negative(owner: str, name: str, value: Any) -> float:
-    if not _is_number(value) or value < 0:
+    if not is_number(value) or value < 0:
         raise ValueError(
             f"Argument `{name}` of {owner} must be zero or a positive number. "
             f"Received: {name}={value!r}. Use e.g. 0.1 (0 turns the decay off)."
@@ -180,12 +176,12 @@ class StepDecay(_Schedule):
         self.initial_learning_rate = _check_rate(
             owner, "initial_learning_rate", initial_learning_rate
         )
-        if not _is_number(factor) or factor <= 0:
+        if not is_number(factor) or factor <= 0:
             raise ValueError(
                 f"Argument `factor` of StepDecay must be a positive number (0.5 halves the "
                 f"rate at each drop). Received: factor={factor!r}."
             )
-        if not _is_number(drop) or drop <= 0:
+        if not is_number(drop) or drop <= 0:
             raise ValueError(
                 f"Argument `drop` of StepDecay must be a positive number of epochs between "
                 f"drops. Received: drop={drop!r}. Use e.g. 2."
@@ -566,7 +562,7 @@ class CyclicLR(_Schedule):
             )
         self.step_size = _check_steps(owner, "step_size", step_size)
         self.mode = check_choice("mode", mode, self.MODES)
-        if not _is_number(gamma) or not 0 < gamma <= 1:
+        if not is_number(gamma) or not 0 < gamma <= 1:
             raise ValueError(
                 "Argument `gamma` of CyclicLR must be in (0, 1], the per-step factor of the "
                 f"'exp_range' amplitude. Received: gamma={gamma!r}. Use e.g. 0.99994."
@@ -641,11 +637,11 @@ def get(spec: str | dict[str, Any], steps_per_epoch: int, epochs: int):
         if key in _DECAY_AFTER_WARMUP and "decay_steps" not in kwargs:
             warmup = kwargs.get("warmup_steps", 0)
             total = steps_per_epoch * epochs
-            if _is_number(warmup) and total - warmup <= 0:
+            if is_number(warmup) and total - warmup <= 0:
                 raise ValueError(
                     f"Schedule {name!r} has no steps left to decay over: warmup_steps={warmup} "
                     f"but the run has {total} steps ({epochs} epochs of {steps_per_epoch}). "
                     "Lower `warmup_steps`, train longer, or set `decay_steps`."
                 )
-            kwargs["decay_steps"] = total - warmup if _is_number(warmup) else total
+            kwargs["decay_steps"] = total - warmup if is_number(warmup) else total
     return specs.build({"name": name, **kwargs}, schedules, "schedule")

@@ -188,7 +188,10 @@ def _claim(output: Path, resume: bool, overwrite: bool):
         _remove_created(created)
         raise
     try:
-        if overwrite and not resume and run_dir.is_run(output):
+        if resume:
+            for directory in (output, output / "checkpoint"):  # what a killed write left
+                run_dir.remove_temporaries(directory)
+        elif overwrite and run_dir.is_run(output):
             run_dir.clear(output)
         if not (output / run_dir.MARKER).exists():  # new runs, and older unmarked ones
             run_dir.mark(output, versions())

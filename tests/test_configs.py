@@ -51,7 +51,7 @@ def test_override_of_a_builder_argument_missing_from_the_file():
         ("train.optimiser.learning_rate=3", r"'optimizer'"),
         ("trian.epochs=3", r"'train'"),
         ("noequals", r"key.path=value"),
-        ("train.epochs=0", r"positive integer"),
+        ("train.epochs=0", r"`train.epochs` must be an integer in \[1, "),
     ],
 )
 def test_bad_overrides(override, message):

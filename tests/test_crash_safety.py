@@ -129,7 +129,8 @@ def test_sigkill_mid_run_then_resume(tmp_path):
     )
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert not leftover.exists()
-    assert not list(run.glob(".*")) and not list((run / "checkpoint").glob(".*"))
+    assert [p.name for p in run.glob(".*")] == [run_dir.MARKER]
+    assert not list((run / "checkpoint").glob(".*"))
     rows = run_dir.read_history(run / "history.csv")
     assert [int(row["epoch"]) for row in rows] == list(range(EPOCHS))
     # The epochs before the kill are kept as they were logged.

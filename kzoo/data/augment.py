@@ -52,13 +52,12 @@ computed once, with the same code).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import tensorflow as tf
 
-from kzoo.errors import ConfigError, did_you_mean
+from kzoo.errors import ConfigError, did_you_mean, is_number
 
 SPEC_AUGMENT_DEFAULTS: dict[str, int] = {
     "time_masks": 2,
@@ -106,7 +105,7 @@ def resolve(spec: Mapping[str, Any] | None, feature_type: str | None = "raw") ->
             raise ConfigError(
                 f"Unknown augmentation `data.augment.{name}`. {did_you_mean(name, AUGMENTATIONS)}"
             )
-        if value is None or value is False or (_is_number(value) and value == 0):
+        if value is None or value is False or (is_number(value) and value == 0):
             continue  # `noise: null` or `time_stretch: 0` switches one off, e.g. from --set
         if feature_type not in AUGMENTATIONS[name]:
             where = (
@@ -154,12 +153,12 @@ def _noise(value: Any) -> dict[str, tuple[float, float]]:
         raise ConfigError(
             f"Unknown key `data.augment.noise.{key}`. {did_you_mean(key, ['snr_db'])}"
         )
-    if _is_number(snr):
+    if is_number(snr):
         snr = [snr, snr]
     if (
         not isinstance(snr, (list, tuple))
         or len(snr) != 2
-        or not all(_is_number(s) for s in snr)
+        or not all(is_number(s) for s in snr)
         or snr[0] > snr[1]
     ):
         raise ConfigError(
@@ -171,7 +170,7 @@ def _noise(value: Any) -> dict[str, tuple[float, float]]:
 
 
 def _gain_db(value: Any) -> float:
-    if not _is_number(value) or value < 0:
+    if not is_number(value) or value < 0:
         raise ConfigError(
             "`data.augment.gain_db` must be a non-negative number g: each waveform is scaled "
             f"by a gain drawn uniformly in [-g, g] dB. Received: {value!r}."
@@ -180,7 +179,7 @@ def _gain_db(value: Any) -> float:
 
 
 def _time_shift(value: Any) -> float:
-    if not _is_number(value) or not 0 <= value < 1:
+    if not is_number(value) or not 0 <= value < 1:
         raise ConfigError(
             "`data.augment.time_shift` must be a fraction in [0, 1): the largest shift, as "
             f"a fraction of each example's length. Received: {value!r}."
@@ -189,7 +188,7 @@ def _time_shift(value: Any) -> float:
 
 
 def _time_stretch(value: Any) -> float:
-    if not _is_number(value) or not 0 <= value < 1:
+    if not is_number(value) or not 0 <= value < 1:
         raise ConfigError(
             "`data.augment.time_stretch` must be a fraction r in [0, 1): each example is "
             "resampled to a length factor drawn in [1 - r, 1 + r], e.g. 0.1 for the usual "
@@ -199,16 +198,12 @@ def _time_stretch(value: Any) -> float:
 
 
 def _freq_warp(value: Any) -> float:
-    if not _is_number(value) or not 0 <= value < 1:
+    if not is_number(value) or not 0 <= value < 1:
         raise ConfigError(
             "`data.augment.freq_warp` must be a fraction r in [0, 1): the mel axis is "
             f"stretched by a factor drawn in [1 - r, 1 + r]. Received: {value!r}."
         )
     return float(value)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 _CHECKS = {

@@ -22,7 +22,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from kzoo.errors import ConfigError, did_you_mean
+from kzoo.errors import ConfigError, check_number, did_you_mean
 
 TYPES = ("raw", "logmel", "mfcc")
 DEFAULTS: dict[str, dict[str, Any]] = {
@@ -47,6 +47,14 @@ DEFAULTS: dict[str, dict[str, Any]] = {
 # "cmvn": per utterance and feature (cepstral mean and variance normalization, which on a
 # short stationary sound removes the spectral envelope itself).
 NORMALIZATIONS = (None, "utterance", "cmvn")
+# key -> (a count?, the largest value accepted): far above real use, below what exhausts memory.
+_RANGES = {
+    "num_mel_bins": (True, 1024),
+    "num_mfcc": (True, 1024),
+    "frame_ms": (False, 10_000.0),
+    "hop_ms": (False, 10_000.0),
+    "top_db": (False, 1_000.0),
+}
 
 
 def resolve(spec: dict[str, Any] | str | None) -> dict[str, Any]:
@@ -68,11 +76,15 @@ def resolve(spec: dict[str, Any] | str | None) -> dict[str, Any]:
             f"{did_you_mean(key, DEFAULTS[kind])}"
         )
     resolved = {"type": kind, **DEFAULTS[kind], **spec}
-    for key in ("num_mel_bins", "num_mfcc", "frame_ms", "hop_ms", "top_db"):
-        value = resolved.get(key, 1)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-            raise ConfigError(
-                f"`data.features.{key}` must be a positive number. Received: {value!r}."
+    for key, (integer, largest) in _RANGES.items():
+        if key in resolved:
+            check_number(
+                f"data.features.{key}",
+                resolved[key],
+                integer=integer,
+                minimum=0,
+                exclusive_minimum=True,
+                maximum=largest,
             )
     if resolved["normalize"] not in NORMALIZATIONS:
         raise ConfigError(
