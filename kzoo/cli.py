@@ -295,6 +295,7 @@ def _tune(args) -> None:
 
 def _plot_schedule(args) -> None:
     from kzoo import configs, data, plots, recipe
+    from kzoo.errors import check_number
 
     config = configs.load(args.config, args.overrides)
     train = config["train"]
@@ -307,8 +308,7 @@ def _plot_schedule(args) -> None:
                 // train["batch_size"]
             ),
         )
-    if steps < 1:
-        raise ValueError(f"--steps-per-epoch must be a positive integer. Received: {steps}.")
+    check_number("--steps-per-epoch", steps, integer=True, minimum=1)
     rate = recipe.schedule(config, steps) or recipe.optimizer(config, steps).learning_rate
     path = plots.plot_schedule(rate, steps, train["epochs"], args.output)
     print(f"Wrote {path}")

@@ -99,6 +99,37 @@ CONFIG_CASES = [
     ("data", "vowels"),
     ("search", "5"),
     ("reference", "[x]"),
+    # non-finite, degenerate and absurd numbers, wherever a number is read
+    ("train.epochs", ".nan"),
+    ("train.epochs", ".inf"),
+    ("train.epochs", "1000000000000"),
+    ("train.batch_size", "1000000000000"),
+    ("train.seed", "-1"),
+    ("train.seed", ".nan"),
+    ("train.optimizer", "{name: adam, learning_rate: .nan}"),
+    ("train.optimizer", "{name: adam, learning_rate: -1}"),
+    ("train.optimizer", "{name: adam, learning_rate: .inf}"),
+    ("train.schedule", "{name: per_epoch, values: [.nan]}"),
+    ("data.max_seconds", ".nan"),
+    ("data.max_seconds", ".inf"),
+    ("data.max_seconds", "0"),
+    ("data.trim_silence", ".inf"),
+    ("data.trim_silence", "-3"),
+    ("data.sample_rate", "0"),
+    ("data.sample_rate", "8000.5"),
+    ("data.validation_split", ".nan"),
+    ("data.features", "{type: logmel, num_mel_bins: 1.5}"),
+    ("data.features", "{type: logmel, num_mel_bins: 1000000000000}"),
+    ("data.features", "{type: logmel, frame_ms: .nan}"),
+    ("data.features", "{type: logmel, hop_ms: -10}"),
+    ("data.features", "{type: logmel, hop_ms: .inf}"),
+    ("data.features", "{type: mfcc, num_mfcc: 0}"),
+    ("args.units", "[1000000000000]"),
+    ("args.units", "8"),
+    ("args.dropout", "[0.1]"),
+    ("args.dropout", ".nan"),
+    ("args.num_classes", "ten"),  # the data would replace it: checked as written
+    ("args.input_shape", "[.inf, 16]"),
 ]
 
 # (name, text) of config files that are not a config at all.
@@ -111,6 +142,16 @@ RAW_CONFIG_CASES = [
     ("missing_model", "args: {units: [8]}\n"),
     ("python_tag", "model: !!python/object/apply:os.system ['true']\n"),
     ("binary", "\x00\x01\x02"),
+    ("recursive_alias", "model: mlp\nargs: &a {x: *a}\n"),
+    (
+        "alias_bomb",  # a few hundred bytes that expand to 9**9 values
+        "a: &a [x, x, x, x, x, x, x, x, x]\n"
+        + "".join(
+            f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]\n"
+            for i in range(8)
+        )
+        + "model: mlp\n",
+    ),
 ]
 
 
@@ -208,6 +249,52 @@ def _data_a_file(root):
     root.write_text("not a directory")
 
 
+def _data_shorter_than_a_frame(root):
+    for c in "ab":
+        for i in range(4):
+            write_wav(root / c / f"{i}.wav", np.full(20, 0.1))
+
+
+def _data_zero_hertz(root):
+    _good(root)
+    header = _wav_header(channels=1, rate=0, width=2, frames=400)
+    (root / "c1" / "zero_rate.wav").write_bytes(header + b"\x01\x00" * 400)
+
+
+def _data_mixed_channels(root):
+    _good(root)
+    _pcm(root / "c1" / "stereo.wav", b"\x01\x00" * 1920, channels=2)
+
+
+def _data_single_class(root):
+    _good(root, classes=1)
+
+
+def _data_one_empty_class(root):
+    _good(root)
+    (root / "c2").mkdir()
+
+
+def _wav_header(channels, rate, width, frames):
+    """A RIFF/WAVE header written by hand: `wave` refuses to write a rate of 0."""
+    import struct
+
+    size = frames * channels * width
+    fmt = struct.pack(
+        "<HHIIHH", 1, channels, rate, rate * channels * width, channels * width, 8 * width
+    )
+    return (
+        b"RIFF"
+        + struct.pack("<I", 36 + size)
+        + b"WAVE"
+        + b"fmt "
+        + struct.pack("<I", 16)
+        + fmt
+        + b"data"
+        + struct.pack("<I", size)
+    )
+
+
 DATA_CASES = [
     _data_empty,
     _data_files_only,
@@ -222,6 +309,11 @@ DATA_CASES = [
     _data_mixed_rates,
     _data_corrupt_image,
     _data_a_file,
+    _data_shorter_than_a_frame,
+    _data_zero_hertz,
+    _data_mixed_channels,
+    _data_single_class,
+    _data_one_empty_class,
 ]
 
 # Command lines; {config}, {data}, {run} and {file} are filled in per test.
@@ -255,6 +347,23 @@ CLI_CASES = [
     ["summary", "mlp", "--set", "args.units=oops"],
     ["tune", "{config}", "--max-trials", "x"],
     ["plot-schedule", "{config}", "--steps-per-epoch", "-1"],
+    # a whole section replaced by a scalar or null, malformed --set
+    ["train", "{config}", "--set", "train=3"],
+    ["train", "{config}", "--set", "args=null"],
+    ["train", "{config}", "--set", "data=[1]"],
+    ["train", "{config}", "--set", "train.epochs=.nan"],
+    ["train", "{config}", "--set", "a..b=1"],
+    ["train", "{config}", "--set", "args.units=&a [*a]"],
+    ["summary", "{config}", "--set", "args=null"],
+    ["plot-schedule", "{config}", "--set", "train.epochs=1000000000000"],
+    ["plot-schedule", "{config}", "--steps-per-epoch", "1000000000000"],
+    # a file where a folder is expected, and the reverse
+    ["plot-schedule", "{config}", "--output", "{dir}"],
+    ["plot-schedule", "{config}", "--output", "{file}/lr.png"],
+    ["tune", "{config}", "--directory", "{file}"],
+    ["train", "{config}", "--data", "{data}", "--output", "{file}/run"],
+    ["export", "{file}"],
+    ["evaluate", "{file}"],
 ]
 
 
@@ -322,16 +431,41 @@ def test_cli_misuse(capsys, tmp_path, monkeypatch, good_data, argv):
     run = tmp_path / "run"
     file = tmp_path / "a_file.txt"
     file.write_text("x")
-    fill = {"{config}": config, "{data}": good_data, "{run}": run, "{file}": file}
-    argv = [str(fill.get(a, a)) for a in argv]
+    folder = tmp_path / "a_folder"
+    folder.mkdir()
+    fill = {"{config}": config, "{data}": good_data, "{run}": run, "{file}": file, "{dir}": folder}
+    argv = [_fill(a, fill) for a in argv]
     _expect_one_line_error(capsys, argv, run)
     assert file.read_text() == "x"
     assert not (tmp_path / "runs").exists()
 
 
+def _fill(arg: str, fill: dict) -> str:
+    for key, value in fill.items():
+        arg = arg.replace(key, str(value))
+    return arg
+
+
+def test_errors_never_echo_a_file_that_is_not_a_config(capsys, tmp_path):
+    secret = "hunter2-do-not-print"
+    files = {
+        "env": f"API_KEY={secret}\n",
+        "mapping": f"password: {secret}\nuser: me\n",
+        "list": f"- {secret}\n",
+        "long_key": "k" * 5000 + f": {secret}\n",
+    }
+    for name, text in files.items():
+        path = tmp_path / name
+        path.write_text(text)
+        for command in (["summary", path], ["train", path, "--output", tmp_path / "run"]):
+            err = _expect_one_line_error(capsys, command, tmp_path / "run")
+            assert secret not in err, (name, err)
+            assert len(err) < 1000, (name, len(err))
+
+
 def test_cases_counted():
     total = len(CONFIG_CASES) + len(RAW_CONFIG_CASES) + len(DATA_CASES) + len(CLI_CASES)
-    assert total >= 100
+    assert total >= 160
 
 
 def test_subprocess_prints_no_traceback(tmp_path):

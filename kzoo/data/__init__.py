@@ -18,7 +18,7 @@ from typing import Any
 from kzoo.data import folders, vowels
 from kzoo.data.examples import Examples
 from kzoo.data.pipeline import Dataset, prepare, split_indices
-from kzoo.errors import ConfigError, did_you_mean
+from kzoo.errors import ConfigError, did_you_mean, preview
 
 __all__ = ["Dataset", "Examples", "examples", "load", "split_indices"]
 
@@ -59,6 +59,12 @@ def load(
 ) -> Dataset:
     """The batched splits of a config's `data` block, optionally from another `source`."""
     loaded = examples(data, source, data_dir)
+    if data.get("targets", "labels") == "labels" and len(loaded.class_names) < 2:
+        raise ConfigError(
+            f"The data has a single class ({preview(loaded.class_names)}); a classifier needs "
+            "at least two. Add a sub-folder per class, or set `data.targets: inputs` to train "
+            "an autoencoder."
+        )
     if data.get("sample_rate") and loaded.sample_rate and loaded.sample_rate != data["sample_rate"]:
         raise ConfigError(
             f"The audio is sampled at {loaded.sample_rate} Hz but the config expects "

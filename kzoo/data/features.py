@@ -172,6 +172,11 @@ class Extractor:
         return tf.where(mask[..., None], features, 0.0), frames
 
 
+def frame_samples(spec: dict[str, Any], sample_rate: int) -> int:
+    """How many samples one feature frame spans."""
+    return _samples(spec["frame_ms"], sample_rate)
+
+
 def _samples(ms: float, sample_rate: int) -> int:
     return max(int(round(ms * sample_rate / 1000)), 1)
 

@@ -65,6 +65,12 @@ def load(
         raise ConfigError(
             f"Data directory {root} has class sub-folders but no files in them: the data set is empty."
         )
+    empty = [name for index, name in enumerate(classes) if index not in set(labels)]
+    if empty:
+        raise ConfigError(
+            f"Class folder {root / empty[0]} holds no files, so its class could never be "
+            "learned. Add its files, or remove the folder."
+        )
     kind = _kind(root, files)
     pattern = _compile(test_pattern)
     test_mask = np.array([bool(pattern.search(p.name)) for p in files]) if pattern else None
@@ -112,6 +118,12 @@ def _compile(pattern: str | None):
 
 def read_wav(path: Path) -> tuple[int, np.ndarray]:
     """(sample rate, mono float32 waveform in [-1, 1]) of a PCM .wav file."""
+    rate, _, samples = _read_wav(path)
+    return rate, samples
+
+
+def _read_wav(path: Path) -> tuple[int, int, np.ndarray]:
+    """(sample rate, channels, mono waveform) of a PCM .wav file."""
     try:
         with wave.open(str(path), "rb") as f:
             rate, width, channels = f.getframerate(), f.getsampwidth(), f.getnchannels()
@@ -130,13 +142,25 @@ def read_wav(path: Path) -> tuple[int, np.ndarray]:
     samples = (np.frombuffer(frames[:usable], dtype).astype("float32") - offset) / scale
     if samples.size == 0:
         raise ConfigError(f"Audio file {path} holds no samples (empty or truncated).")
-    return rate, samples.reshape(-1, channels).mean(axis=1)
+    if not 1 <= rate <= 1_000_000:
+        raise ConfigError(
+            f"Audio file {path} claims a sample rate of {rate} Hz; expected a rate between "
+            "1 Hz and 1 MHz (e.g. 8000 or 16000). Its header is damaged: re-encode the file."
+        )
+    return rate, channels, samples.reshape(-1, channels).mean(axis=1)
 
 
 def _read_audio(files: list[Path], sample_rate: int | None):
-    waves = []
+    waves, layout = [], None
     for path in files:
-        rate, samples = read_wav(path)
+        rate, channels, samples = _read_wav(path)
+        layout = layout or (channels, path)
+        if channels != layout[0]:
+            raise ConfigError(
+                f"Audio file {path} has {channels} channel(s) but {layout[1]} has {layout[0]}; "
+                "a data set has one channel layout. Convert them alike (e.g. to mono: "
+                "`sox in.wav -c 1 out.wav`)."
+            )
         if sample_rate is None:
             sample_rate = rate
         if rate != sample_rate:

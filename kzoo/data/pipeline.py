@@ -162,6 +162,16 @@ def _inputs(examples: Examples, data: dict[str, Any]):
         waves = examples.inputs
         if data.get("trim_silence") is not None:
             waves = [trim_silence(w, examples.sample_rate, data["trim_silence"]) for w in waves]
+        if spec["type"] != "raw":
+            frame = audio_features.frame_samples(spec, examples.sample_rate)
+            short = next((i for i, w in enumerate(waves) if len(w) < frame), None)
+            if short is not None:
+                raise ConfigError(
+                    f"Audio {examples.names[short] if examples.names else short} is "
+                    f"{len(waves[short])} samples long, shorter than one feature frame "
+                    f"({spec['frame_ms']} ms, {frame} samples at {examples.sample_rate} Hz). "
+                    "Remove it, or lower `data.features.frame_ms`."
+                )
         audio, lengths = pad_audio(waves, examples.sample_rate, data["max_seconds"])
         features, _ = audio_features.extract(audio, lengths, examples.sample_rate, spec)
         return features, {}, (audio, lengths)
