@@ -196,10 +196,11 @@ def _claim(output: Path, resume: bool, overwrite: bool):
         if not (output / run_dir.MARKER).exists():  # new runs, and older unmarked ones
             run_dir.mark(output, versions())
         yield
-    except (OSError, KeyboardInterrupt):
+    except BaseException as error:
         # A new run that failed before its first checkpoint (a full or read-only disk, an
-        # interrupt) has nothing to resume: it leaves nothing behind.
-        if created and not (output / "checkpoint" / "state.json").exists():
+        # interrupt, data the model cannot take) has nothing to resume: it leaves nothing.
+        first_epoch = not (output / "checkpoint" / "state.json").exists()
+        if created and first_epoch and not isinstance(error, TrainingDiverged):
             shutil.rmtree(output, ignore_errors=True)
             _remove_created(created[1:])
         raise

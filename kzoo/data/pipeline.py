@@ -162,17 +162,19 @@ def _inputs(examples: Examples, data: dict[str, Any]):
         waves = examples.inputs
         if data.get("trim_silence") is not None:
             waves = [trim_silence(w, examples.sample_rate, data["trim_silence"]) for w in waves]
+        audio, lengths = pad_audio(waves, examples.sample_rate, data["max_seconds"])
         if spec["type"] != "raw":
             frame = audio_features.frame_samples(spec, examples.sample_rate)
-            short = next((i for i, w in enumerate(waves) if len(w) < frame), None)
-            if short is not None:
+            short = np.flatnonzero(lengths < frame)
+            if short.size:
+                i = int(short[0])
                 raise ConfigError(
-                    f"Audio {examples.names[short] if examples.names else short} is "
-                    f"{len(waves[short])} samples long, shorter than one feature frame "
-                    f"({spec['frame_ms']} ms, {frame} samples at {examples.sample_rate} Hz). "
-                    "Remove it, or lower `data.features.frame_ms`."
+                    f"Audio {examples.names[i] if examples.names else i} is {int(lengths[i])} "
+                    f"samples long (after trimming and `data.max_seconds`), shorter than one "
+                    f"feature frame ({spec['frame_ms']} ms, {frame} samples at "
+                    f"{examples.sample_rate} Hz). Remove it, raise `data.max_seconds`, or "
+                    "lower `data.features.frame_ms`."
                 )
-        audio, lengths = pad_audio(waves, examples.sample_rate, data["max_seconds"])
         features, _ = audio_features.extract(audio, lengths, examples.sample_rate, spec)
         return features, {}, (audio, lengths)
     if examples.kind == "text":
