@@ -220,6 +220,11 @@ def load_model(path: Path, compile: bool = True):
         ) from None
 
 
+def holds_files(directory: Path) -> bool:
+    """Whether `directory` holds anything but a released lock and killed writes' leftovers."""
+    return any(p.name != LOCK and not _TEMPORARY.match(p.name) for p in directory.iterdir())
+
+
 def write_text(path: Path, text: str) -> None:
     write_atomic(path, lambda tmp: Path(tmp).write_text(text))
 

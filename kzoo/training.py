@@ -147,7 +147,7 @@ def _check_output(output: Path, resume: bool, overwrite: bool) -> None:
                 "run without --resume, or point --output at the run to continue."
             )
         read_checkpoint(output)
-    elif output.exists() and any(p.name != run_dir.LOCK for p in output.iterdir()):
+    elif output.exists() and run_dir.holds_files(output):
         if not overwrite:
             raise ConfigError(
                 f"Output directory {output} already holds files. Pass --resume to continue "
@@ -193,6 +193,8 @@ def _claim(output: Path, resume: bool, overwrite: bool):
                 run_dir.remove_temporaries(directory)
         elif overwrite and run_dir.is_run(output):
             run_dir.clear(output)
+        else:  # a new run, in a folder that may hold what a killed first write left
+            run_dir.remove_temporaries(output)
         if not (output / run_dir.MARKER).exists():  # new runs, and older unmarked ones
             run_dir.mark(output, versions())
         yield
@@ -357,6 +359,8 @@ def _fit(model, config, dataset, callbacks, output, resume, verbose) -> dict[str
     stateful = [c for c in callbacks if hasattr(c, "get_state") and hasattr(c, "set_state")]
     checkpoint = RunCheckpoint(output / "checkpoint", output / "history.csv", stateful)
     initial_epoch = checkpoint.restore(model) if resume else 0
+    if initial_epoch:  # a kill between state.json and history.csv left the csv an epoch behind
+        run_dir.write_history(output / "history.csv", checkpoint.rows)
     if initial_epoch < train_block["epochs"]:
         model.fit(
             dataset.train,
