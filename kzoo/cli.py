@@ -24,6 +24,15 @@ def build_parser() -> argparse.ArgumentParser:
         prog="kzoo",
         description="A Keras 3 model zoo: list, inspect, train, evaluate and tune models.",
     )
+    parser.add_argument(
+        "--import",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        dest="imports",
+        help="import a module that registers your own models (@kzoo.models.register) "
+        "before the command runs (repeatable)",
+    )
     commands = parser.add_subparsers(
         dest="command", required=True, metavar="COMMAND", parser_class=_Parser
     )
@@ -194,13 +203,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(args) -> int | None:
     import kzoo
 
+    for module in args.imports:
+        kzoo.registry.import_builders(module)
+
     if args.command == "list":
         _list(args)
     elif args.command == "show":
         print(kzoo.models.describe(args.name))
     elif args.command == "summary":
         config = kzoo.configs.load(args.name, args.overrides)
-        model = kzoo.registry.build(config)
+        model = kzoo.models.build(config)
         print(f"{config['model']} ({config['source']})")
         print(kzoo.summary.summary(model))
     elif args.command == "train":

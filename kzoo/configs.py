@@ -67,10 +67,69 @@ def names() -> list[str]:
     return sorted(p.stem for p in config_dir().glob("*.yaml"))
 
 
+def has_zoo_config(name: str) -> bool:
+    """Whether a zoo config file of this name ships with kzoo."""
+    return (config_dir() / f"{name}.yaml").is_file()
+
+
+def _is_path(text: str) -> bool:
+    return text.endswith((".yaml", ".yml")) or "/" in text or Path(text).is_file()
+
+
+def builder_defaults(name: str) -> dict[str, Any]:
+    """The config of a registered model without a zoo config: its builder's defaults.
+
+    `args` holds the signature's defaults that are plain data (YAML can hold them, so the
+    run directory's config.yaml reproduces the run); `train` and `data` are the defaults
+    every config starts from.
+
+    >>> import kzoo
+    >>> kzoo.configs.builder_defaults("mlp")["args"]["units"]
+    [256, 256]
+    """
+    arguments = registry.builder_arguments(name)
+    args = {}
+    for key, parameter in arguments.items():
+        if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
+            continue
+        if parameter.default is not inspect.Parameter.empty and _is_plain(parameter.default):
+            args[key] = _plain(parameter.default)
+    return {"model": name, "args": args}
+
+
+def _is_plain(value: Any) -> bool:
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return True
+    if isinstance(value, (list, tuple)):
+        return all(_is_plain(v) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _is_plain(v) for k, v in value.items())
+    return False
+
+
+def _plain(value: Any) -> Any:
+    """Tuples become lists, as a config read from YAML holds them."""
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def _registered_without_config(text: str) -> bool:
+    if _is_path(text) or has_zoo_config(text):
+        return False
+    try:
+        registry.builder(text)
+    except ValueError:
+        return False
+    return True
+
+
 def resolve_path(name_or_path: str | Path) -> Path:
     """The file a config name or path stands for."""
     text = str(name_or_path)
-    if text.endswith((".yaml", ".yml")) or "/" in text or Path(text).is_file():
+    if _is_path(text):
         path = Path(text).expanduser()
         if not path.is_file():
             raise ConfigError(
@@ -115,8 +174,9 @@ def load(
     """Loads, completes, overrides and validates a config.
 
     Args:
-        name_or_path: a zoo config name (`"cnn_mlp_rnn"`), a path to a YAML file, or an
-            already-read mapping.
+        name_or_path: a zoo config name (`"cnn_mlp_rnn"`), a path to a YAML file, an
+            already-read mapping, or the name of a registered model without a zoo config
+            (its builder's defaults, see `builder_defaults`).
         overrides: `{"args.units": 64}` or CLI-style `["args.units=64"]`. Each must name
             a key that exists (for `args`, an argument of the builder); CLI values are
             parsed as YAML scalars (`64` is an int, `[1, 2]` a list).
@@ -132,6 +192,8 @@ def load(
     """
     if isinstance(name_or_path, Mapping):
         source, raw = "<mapping>", copy.deepcopy(dict(name_or_path))
+    elif _registered_without_config(str(name_or_path)):
+        source, raw = str(name_or_path), builder_defaults(str(name_or_path))
     else:
         path = resolve_path(name_or_path)
         source, raw = str(path), read(path)

@@ -19,6 +19,7 @@ import keras
 
 from kzoo import configs, data, distribute, recipe, registry, run_dir
 from kzoo.errors import ConfigError
+from kzoo.models import factory
 
 
 class TrainingDiverged(RuntimeError):
@@ -114,6 +115,21 @@ def _prepare_output(output: Path, resume: bool, overwrite: bool) -> None:
 def _fill_from_data(config: dict[str, Any], dataset: data.Dataset) -> None:
     """Input shape, classes (and vocabulary size) come from the data, not the config."""
     accepted = registry.builder_arguments(config["model"])
+    if not any(p.kind is p.VAR_KEYWORD for p in accepted.values()):
+        needed = ["input_shape"]
+        if config["data"]["targets"] == "labels":
+            needed.append("num_classes")
+        missing = [key for key in needed if key not in accepted]
+        if missing:
+            given = dataset.builder_arguments()
+            raise ConfigError(
+                f"{config['source']}: model {config['model']!r} cannot be fitted to the data: "
+                f"its builder ({registry.builder(config['model']).__qualname__}) takes no "
+                f"{' or '.join(f'`{key}`' for key in missing)} argument, and the data has "
+                + ", ".join(f"{key}={given[key]!r}" for key in missing)
+                + ". Add those keyword arguments to the builder's signature and build the "
+                "model's input and output from them."
+            )
     for key, value in dataset.builder_arguments().items():
         if key in accepted:
             config["args"][key] = list(value) if isinstance(value, tuple) else value
@@ -173,7 +189,7 @@ def _train(config, source, data_dir, epochs, output, resume, overwrite, verbose)
     _fill_from_data(config, dataset)
     configs.validate(config)
     try:
-        model = registry.build(config)
+        model = factory.build(config)
     except (ValueError, TypeError) as error:  # TypeError: an `args` value of the wrong type
         raise ConfigError(
             f"{config['source']}: cannot build model {config['model']!r}: {error}"

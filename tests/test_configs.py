@@ -21,7 +21,7 @@ CONFIG_PARAMS = [  # configs of large models are `slow` (tests.helpers.model_par
 def test_every_zoo_config_loads_and_builds(name):
     config = configs.load(name)
     assert config["model"] in kzoo.models.list()
-    model = kzoo.registry.build(config)
+    model = kzoo.models.build(config)
     assert model.count_params() > 0
 
 
