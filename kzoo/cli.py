@@ -86,6 +86,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", metavar="SOURCE")
     p.add_argument("--data-dir")
     p.add_argument("--split", default="test", choices=("test", "all"))
+    p.add_argument(
+        "--checkpoint",
+        default="final",
+        choices=("final", "best"),
+        help="final: model.keras; best: best.keras (train.callbacks.model_checkpoint)",
+    )
 
     p = commands.add_parser("demo", help="train the demo model on the embedded vowels data set")
     add_training_options(p)
@@ -222,7 +228,9 @@ def _run(args) -> int | None:
     elif args.command == "demo":
         _train(args, "demo", [])
     elif args.command == "evaluate":
-        metrics = kzoo.training.evaluate(args.run_dir, args.data, args.data_dir, args.split)
+        metrics = kzoo.training.evaluate(
+            args.run_dir, args.data, args.data_dir, args.split, checkpoint=args.checkpoint
+        )
         for key, value in metrics.items():
             print(f"{key}: {value:.4f}")
         print(f"Written to {os.path.join(args.run_dir, 'metrics.json')}")

@@ -37,6 +37,7 @@ TRAIN_DEFAULTS: dict[str, Any] = {
     "callbacks": {},
     "seed": 0,
     "jit_compile": "auto",
+    "tensorboard": True,  # kzoo train logs to RUN_DIR/tensorboard
 }
 
 DATA_DEFAULTS: dict[str, Any] = {
@@ -352,6 +353,11 @@ def validate(config: dict[str, Any]) -> None:
         raise ConfigError(
             f"{source}: `train.jit_compile` must be true, false or auto. "
             f"Received: {train['jit_compile']!r}."
+        )
+    if not isinstance(train["tensorboard"], bool):
+        raise ConfigError(
+            f"{source}: `train.tensorboard` must be true (log to RUN_DIR/tensorboard) or "
+            f"false. Received: {train['tensorboard']!r}."
         )
     if not isinstance(train["metrics"], list):
         raise ConfigError(

@@ -196,7 +196,7 @@ def _train(config, source, data_dir, epochs, output, resume, overwrite, verbose)
         ) from None
     steps = max(1, -(-dataset.sizes["train"] // train_block["batch_size"]))
     recipe.compile_model(model, config, steps_per_epoch=steps)
-    callbacks = recipe.make_callbacks(config)
+    callbacks = recipe.make_callbacks(config, output)
 
     # Nothing is written before the config, data and model have all been accepted.
     output.mkdir(parents=True, exist_ok=True)
@@ -239,12 +239,17 @@ def _train(config, source, data_dir, epochs, output, resume, overwrite, verbose)
     return results
 
 
+# `kzoo evaluate --checkpoint`: which model of a run directory.
+CHECKPOINTS = {"final": "model.keras", "best": "best.keras"}
+
+
 def evaluate(
     run: str | Path,
     source: str | None = None,
     data_dir: str | None = None,
     split: str = "test",
     verbose: int | str = 0,
+    checkpoint: str = "final",
 ) -> dict[str, float]:
     """Evaluates the model of a run directory on a data source; writes metrics.json there.
 
@@ -253,6 +258,8 @@ def evaluate(
         source: the data (default: the run's own `data.source`).
         split: "test" (the split the run held out: the same seed gives the same split)
             or "all" (every example of the source, for a new data set).
+        checkpoint: "final" (model.keras, the last epoch) or "best" (best.keras, the best
+            epoch kept by the `model_checkpoint` callback).
     """
     run = Path(run)
     for name in ("model.keras", "config.yaml"):
@@ -261,6 +268,15 @@ def evaluate(
                 f"{run} is not a finished run directory: it has no {name}. Pass a directory "
                 "written by `kzoo train`."
             )
+    if checkpoint not in CHECKPOINTS:
+        raise ConfigError(f"--checkpoint must be `final` or `best`. Received: {checkpoint!r}.")
+    model_path = run / CHECKPOINTS[checkpoint]
+    if not model_path.exists():
+        raise ConfigError(
+            f"{run} has no {model_path.name}: the best epoch is kept only by runs trained "
+            "with the `model_checkpoint` callback (train.callbacks: {model_checkpoint: "
+            "{monitor: val_accuracy, mode: max}}). Evaluate the final model instead."
+        )
     if split not in ("test", "all"):
         raise ConfigError(f"--split must be `test` or `all`. Received: {split!r}.")
     config = configs.load(run / "config.yaml")
@@ -277,7 +293,7 @@ def evaluate(
             f"{dataset.num_classes} ({', '.join(dataset.class_names[:6])}...). Evaluate on "
             "data with the classes it was trained on."
         )
-    model = keras.saving.load_model(run / "model.keras")
+    model = keras.saving.load_model(model_path)
     split_data = dataset.train if split == "all" else dataset.test
     if split_data is None:
         raise ConfigError(f"The data source leaves no {split} examples to evaluate on.")
@@ -287,7 +303,8 @@ def evaluate(
         json.loads((run / "metrics.json").read_text()) if (run / "metrics.json").exists() else {}
     )
     source_name = source or config["data"]["source"]
-    previous.setdefault("evaluations", {})[f"{source_name}:{split}"] = metrics
+    key = f"{source_name}:{split}" + (":best" if checkpoint == "best" else "")
+    previous.setdefault("evaluations", {})[key] = metrics
     run_dir.write_json(run / "metrics.json", previous)
     return metrics
 
