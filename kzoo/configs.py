@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from kzoo import registry
+from kzoo import registry, weight_settings
 from kzoo.errors import ConfigError, did_you_mean
 
 TOP_LEVEL_KEYS = ("model", "description", "args", "train", "data", "search", "reference")
@@ -38,7 +38,10 @@ TRAIN_DEFAULTS: dict[str, Any] = {
     "seed": 0,
     "jit_compile": "auto",
     "tensorboard": True,  # kzoo train logs to RUN_DIR/tensorboard
+    "mixed_precision": None,  # or mixed_float16 / mixed_bfloat16: the layers' dtype policy
 }
+
+PRECISION_POLICIES = ("float32", "mixed_float16", "mixed_bfloat16")
 
 DATA_DEFAULTS: dict[str, Any] = {
     "source": "vowels",
@@ -290,6 +293,7 @@ def _set(config: dict[str, Any], dotted: str, value: Any, source: str) -> None:
         allowed = set(node)
         if depth == 1 and parts[0] == "args":
             allowed |= set(registry.builder_arguments(config["model"]))
+            allowed |= set(weight_settings.ARGUMENTS)
         if depth == 1 and parts[0] == "train" and parts[1] in ("schedule", "callbacks"):
             allowed.add(parts[1])
         if part not in allowed:
@@ -317,10 +321,10 @@ def validate(config: dict[str, Any]) -> None:
         raise ConfigError(f"{source}: `model`: {error}") from None
     accepts_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
     for key in config["args"]:
-        if key not in parameters and not accepts_any:
+        if key not in parameters and not accepts_any and key not in weight_settings.ARGUMENTS:
             raise ConfigError(
                 f"{source}: `args.{key}` is not an argument of model {name!r}. "
-                f"{did_you_mean(key, parameters)}"
+                f"{did_you_mean(key, [*parameters, *weight_settings.ARGUMENTS])}"
             )
     missing = [
         key
@@ -353,6 +357,16 @@ def validate(config: dict[str, Any]) -> None:
         raise ConfigError(
             f"{source}: `train.jit_compile` must be true, false or auto. "
             f"Received: {train['jit_compile']!r}."
+        )
+    try:
+        weight_settings.parse(config["args"])
+    except ValueError as error:
+        raise ConfigError(f"{source}: {error}") from None
+    if train["mixed_precision"] is not None and train["mixed_precision"] not in PRECISION_POLICIES:
+        raise ConfigError(
+            f"{source}: `train.mixed_precision` must be null or one of "
+            f"{', '.join(PRECISION_POLICIES)}. Received: {train['mixed_precision']!r}. "
+            f"{did_you_mean(str(train['mixed_precision']), PRECISION_POLICIES)}"
         )
     if not isinstance(train["tensorboard"], bool):
         raise ConfigError(

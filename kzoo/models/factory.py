@@ -8,12 +8,13 @@ the config's `train` recipe.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 from typing import Any
 
 import keras
 
-from kzoo import configs, recipe, registry
+from kzoo import configs, recipe, registry, weight_settings
 
 
 def get(name: str, *, compile: bool = True, **overrides: Any) -> keras.Model:
@@ -37,8 +38,36 @@ def get(name: str, *, compile: bool = True, **overrides: Any) -> keras.Model:
 
 
 def build(config: dict) -> keras.Model:
-    """Builds the (uncompiled) model a validated config describes."""
-    return registry.builder(config["model"])(**config["args"])
+    """Builds the (uncompiled) model a validated config describes.
+
+    The layers are made under `train.mixed_precision` (the dtype policy is a property of
+    each layer, fixed when it is made; Keras's `compile` then adds loss scaling for
+    `mixed_float16`). The regularizers and initializers of `args` that the builder does
+    not take itself apply to the built model (`kzoo.weight_settings`).
+    """
+    builder = registry.builder(config["model"])
+    accepted = inspect.signature(builder).parameters
+    args = dict(config["args"])
+    settings = weight_settings.parse(
+        {k: args.pop(k) for k in weight_settings.ARGUMENTS if k in args and k not in accepted}
+    )
+    with dtype_policy(config["train"].get("mixed_precision")):
+        model = builder(**args)
+    return weight_settings.apply(model, settings)
+
+
+@contextlib.contextmanager
+def dtype_policy(name: str | None):
+    """Makes layers under the Keras dtype policy `name` (None: the global policy as it is)."""
+    if name is None:
+        yield
+        return
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(name)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
 
 
 def describe(name: str) -> str:
