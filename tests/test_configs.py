@@ -133,3 +133,7 @@ def test_wheel_ships_the_zoo_configs(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     for name in ALL_CONFIGS:
         assert f"kzoo/zoo_configs/{name}.yaml" in names
+    # The console script's fast entry ships beside the package.
+    assert "kzoo_cli.py" in names
+    (entry_points,) = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
+    assert "kzoo = kzoo_cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()

@@ -16,7 +16,7 @@ from kzoo.models import (  # noqa: F401  (registers the builders)
     text,
     transformer,
 )
-from kzoo.models.factory import build, describe, get
+from kzoo.models.factory import build, card, describe, get
 from kzoo.registry import list, register
 
-__all__ = ["build", "describe", "get", "list", "register"]
+__all__ = ["build", "card", "describe", "get", "list", "register"]

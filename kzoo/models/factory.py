@@ -70,47 +70,81 @@ def dtype_policy(name: str | None):
         keras.config.set_dtype_policy(previous)
 
 
-def describe(name: str) -> str:
-    """The model card of `name`: what it is, its arguments, default recipe and reference result."""
+def card(name: str) -> dict[str, Any]:
+    """The model card of `name` as data (`kzoo show NAME --json`); `describe` prints it."""
     builder = registry.builder(name)
     config = configs.load(name)
     model = build(config)
     doc = inspect.getdoc(builder) or "(no description)"
-    summary = doc.split("\n\n", 1)[0]
     train = config["train"]
-    origin = (
-        f"zoo_configs/{name}.yaml" if configs.has_zoo_config(name) else "the builder's signature"
-    )
+    recipes = []
+    for other in configs.names():
+        if other == name:
+            continue
+        recipe_config = configs.load(other)
+        if recipe_config["model"] == name:
+            recipes.append(
+                {
+                    "name": other,
+                    "description": recipe_config.get("description") or "",
+                    "reference": recipe_config.get("reference") or {},
+                }
+            )
+    return {
+        "name": name,
+        "description": config.get("description") or "",
+        "summary": doc.split("\n\n", 1)[0],
+        "inputs": [list(t.shape) for t in model.inputs],
+        "outputs": [list(t.shape) for t in model.outputs],
+        "parameters": model.count_params(),
+        "args_from": (
+            f"zoo_configs/{name}.yaml"
+            if configs.has_zoo_config(name)
+            else "the builder's signature"
+        ),
+        "args": config["args"],
+        "train": {
+            key: train.get(key)
+            for key in ("optimizer", "schedule", "loss", "metrics", "batch_size", "epochs")
+        },
+        "data_source": config["data"]["source"],
+        "reference": config.get("reference") or {},
+        "recipes": recipes,
+    }
+
+
+def describe(name: str) -> str:
+    """The model card of `name`: what it is, its arguments, default recipe and reference result."""
+    info = card(name)
+    train = info["train"]
     lines = [
-        f"{name}: {config.get('description') or summary}",
+        f"{name}: {info['description'] or info['summary']}",
         "",
-        summary if config.get("description") else "",
-        f"Input:  {_shapes(model.inputs)}",
-        f"Output: {_shapes(model.outputs)}",
-        f"Parameters: {model.count_params():,}",
+        info["summary"] if info["description"] else "",
+        f"Input:  {_shapes(info['inputs'])}",
+        f"Output: {_shapes(info['outputs'])}",
+        f"Parameters: {info['parameters']:,}",
         "",
-        f"Default arguments ({origin}, `args`):",
-        *[f"  {k}: {v}" for k, v in config["args"].items()],
+        f"Default arguments ({info['args_from']}, `args`):",
+        *[f"  {k}: {v}" for k, v in info["args"].items()],
         "",
         "Default recipe (`train`):",
         f"  optimizer: {train['optimizer']}",
-        f"  schedule: {train.get('schedule')}",
+        f"  schedule: {train['schedule']}",
         f"  loss: {train['loss']}",
         f"  metrics: {train['metrics']}",
         f"  batch_size: {train['batch_size']}, epochs: {train['epochs']}",
-        f"Default data: {config['data']['source']}",
+        f"Default data: {info['data_source']}",
     ]
-    if config.get("reference"):
-        lines += ["", *_reference_lines(config["reference"], "Reference result", "")]
-    others = {c: configs.load(c) for c in configs.names() if c != name}
-    recipes = {c: other for c, other in others.items() if other["model"] == name}
-    if recipes:
+    if info["reference"]:
+        lines += ["", *_reference_lines(info["reference"], "Reference result", "")]
+    if info["recipes"]:
         lines += ["", "Recipes (other zoo configs for this model, `kzoo train NAME`):"]
-    for other, recipe_config in recipes.items():
-        lines.append(f"  {other}: {recipe_config.get('description') or ''}".rstrip())
-        if recipe_config.get("reference"):
-            lines += _reference_lines(recipe_config["reference"], "    result", "  ")
-    return "\n".join(line for line in lines if line is not None).replace("\n\n\n", "\n\n")
+    for other in info["recipes"]:
+        lines.append(f"  {other['name']}: {other['description']}".rstrip())
+        if other["reference"]:
+            lines += _reference_lines(other["reference"], "    result", "  ")
+    return "\n".join(lines).replace("\n\n\n", "\n\n")
 
 
 def _reference_lines(reference: dict, label: str, indent: str) -> list[str]:
@@ -121,5 +155,5 @@ def _reference_lines(reference: dict, label: str, indent: str) -> list[str]:
     return lines
 
 
-def _shapes(tensors) -> str:
-    return ", ".join(str(tuple(t.shape)) for t in tensors)
+def _shapes(shapes) -> str:
+    return ", ".join(str(tuple(shape)) for shape in shapes)
