@@ -34,9 +34,8 @@ def plugin_path(tmp_path_factory):
     importlib.invalidate_caches()
     yield target
     sys.path.remove(str(target))
-    for name in ("plugin_mlp", "plugin_linear"):
-        if name in registry._BUILDERS:
-            registry.unregister(name)
+    for name in set(registry.list("plugin_*")) & {"plugin_mlp", "plugin_linear"}:
+        registry.unregister(name)
     sys.modules.pop("kzoo_plugin_example.models", None)
     sys.modules.pop("kzoo_plugin_example", None)
 
