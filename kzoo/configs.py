@@ -343,6 +343,7 @@ def validate(config: dict[str, Any]) -> None:
                 raise ConfigError(
                     f"{source}: unknown key `{section}.{key}`. {did_you_mean(key, allowed)}"
                 )
+    _check_weights_and_logs(config, source)
     train = config["train"]
     for key in ("batch_size", "epochs"):
         value = train[key]
@@ -357,21 +358,6 @@ def validate(config: dict[str, Any]) -> None:
         raise ConfigError(
             f"{source}: `train.jit_compile` must be true, false or auto. "
             f"Received: {train['jit_compile']!r}."
-        )
-    try:
-        weight_settings.parse(config["args"])
-    except ValueError as error:
-        raise ConfigError(f"{source}: {error}") from None
-    if train["mixed_precision"] is not None and train["mixed_precision"] not in PRECISION_POLICIES:
-        raise ConfigError(
-            f"{source}: `train.mixed_precision` must be null or one of "
-            f"{', '.join(PRECISION_POLICIES)}. Received: {train['mixed_precision']!r}. "
-            f"{did_you_mean(str(train['mixed_precision']), PRECISION_POLICIES)}"
-        )
-    if not isinstance(train["tensorboard"], bool):
-        raise ConfigError(
-            f"{source}: `train.tensorboard` must be true (log to RUN_DIR/tensorboard) or "
-            f"false. Received: {train['tensorboard']!r}."
         )
     if not isinstance(train["metrics"], list):
         raise ConfigError(
@@ -400,6 +386,27 @@ def validate(config: dict[str, Any]) -> None:
             raise ConfigError(
                 f"{source}: `data.{key}` must be a fraction in [0, 1). Received: {value!r}."
             )
+
+
+def _check_weights_and_logs(config: dict[str, Any], source: str) -> None:
+    """The regularizers and initializers of `args`, `train.mixed_precision`, `train.tensorboard`."""
+    try:
+        weight_settings.parse(config["args"])
+    except ValueError as error:
+        raise ConfigError(f"{source}: {error}") from None
+    train = config["train"]
+    policy = train["mixed_precision"]
+    if policy is not None and policy not in PRECISION_POLICIES:
+        raise ConfigError(
+            f"{source}: `train.mixed_precision` must be null or one of "
+            f"{', '.join(PRECISION_POLICIES)}. Received: {policy!r}. "
+            f"{did_you_mean(str(policy), PRECISION_POLICIES)}"
+        )
+    if not isinstance(train["tensorboard"], bool):
+        raise ConfigError(
+            f"{source}: `train.tensorboard` must be true (log to RUN_DIR/tensorboard) or "
+            f"false. Received: {train['tensorboard']!r}."
+        )
 
 
 def dump(config: dict[str, Any]) -> str:
