@@ -33,7 +33,7 @@ test: $(VENV)/.installed-test
 	$(MAKE) --no-print-directory lint test-tf test-jax test-torch
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check kzoo tests $(wildcard examples benchmarks)
+	$(BIN)/ruff check kzoo kzoo_cli.py tests $(wildcard examples benchmarks)
 
 test-tf: $(VENV)/.installed-test
 	KERAS_BACKEND=tensorflow $(BIN)/python -m pytest -q -n 2 --durations=15 -m "not slow"

@@ -43,7 +43,8 @@ def trial_values(directory: Path) -> list[dict]:
 
 
 def run(repeats: int, quick: bool) -> list[str]:
-    from kzoo import configs, data, recipe, registry, tuning
+    from kzoo import configs, data, recipe, tuning
+    from kzoo.models import factory
 
     config = configs.load(CONFIG)
     # The trials run as the config sets them (its epochs). The search's own costs are
@@ -114,7 +115,7 @@ def run(repeats: int, quick: bool) -> list[str]:
     def plain_fit(values: list[dict], epochs: int = epochs) -> None:
         for raw in values:
             trial = tuning.best_config(hypermodel, raw)
-            model = registry.build(trial)
+            model = factory.build(trial)
             recipe.compile_model(model, trial, steps_per_epoch=steps)
             model.fit(
                 x_train,
@@ -167,7 +168,7 @@ def run(repeats: int, quick: bool) -> list[str]:
     note = (
         "kzoo's side is `kzoo.tuning.search.run` (Keras Tuner `RandomSearch`, seeded, "
         "objective val_accuracy), reports included; the reference trains the hyperparameter "
-        "values the search drew, in one loop of `registry.build` + the config's recipe + "
+        "values the search drew, in one loop of `factory.build` + the config's recipe + "
         "`model.fit` with the same epochs, batch size, validation data and callbacks. What "
         "the search adds, median seconds per trial: "
         + ", ".join(

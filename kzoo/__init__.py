@@ -17,6 +17,7 @@ from kzoo import (
     optimizers,
     registry,
     schedules,
+    weight_settings,
 )
 from kzoo.errors import ConfigError
 
@@ -46,5 +47,6 @@ __all__ = [
     "optimizers",
     "registry",
     "schedules",
+    "weight_settings",
     *_LAZY,
 ]

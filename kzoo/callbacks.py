@@ -10,12 +10,18 @@ callbacks:
   newbob: {annealing_factor: 0.5, improvement_threshold: 0.0025, patient: 0}
   early_stopping: {patience: 5, restore_best_weights: true}
   lr_logger: {}
+  model_checkpoint: {monitor: val_accuracy, mode: max}   # RUN_DIR/best.keras
+  csv_logger: {}                                         # RUN_DIR/log.csv
+  tensorboard: {histogram_freq: 1}                       # RUN_DIR/tensorboard
 ```
 """
 
 from __future__ import annotations
 
+import math
+import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import keras
@@ -284,6 +290,75 @@ class LearningRateLogger(keras.callbacks.Callback):
         return cls(**config)
 
 
+@keras.saving.register_keras_serializable(package="kzoo")
+class BestModelCheckpoint(keras.callbacks.ModelCheckpoint):
+    """Saves the model of the best epoch so far by a monitored metric (Keras's ModelCheckpoint).
+
+    The same as `keras.callbacks.ModelCheckpoint(filepath, save_best_only=True)`, plus
+    `get_state()` / `set_state(state)` holding the best value seen, so a resumed run
+    replaces the saved model only with a better one.
+
+    Args:
+        filepath: str, where the model goes (`.keras`), or its weights
+            (`.weights.h5` with `save_weights_only=True`).
+        monitor: str, the logs key to watch, `"val_loss"` by default.
+        mode: `"auto"`, `"min"` or `"max"`: whether lower or higher is better (`"auto"`
+            infers it from the name).
+        save_weights_only: bool, save the weights only.
+        verbose: 0 or 1, print a line when the model is saved.
+
+    Example:
+
+    >>> import keras, numpy as np, kzoo, tempfile, os
+    >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    >>> model.compile(optimizer="sgd", loss="mse")
+    >>> path = os.path.join(tempfile.mkdtemp(), "best.keras")
+    >>> best = kzoo.callbacks.BestModelCheckpoint(path, monitor="loss")
+    >>> _ = model.fit(np.ones((4, 2)), np.ones((4, 1)), epochs=2, verbose=0, callbacks=[best])
+    >>> os.path.exists(path), best.get_state()["best"] < 10
+    (True, True)
+    """
+
+    def __init__(
+        self,
+        filepath,
+        monitor="val_loss",
+        mode="auto",
+        save_weights_only=False,
+        verbose=0,
+    ):
+        check_choice("mode", mode, ("auto", "min", "max"))
+        super().__init__(
+            filepath,
+            monitor=monitor,
+            verbose=verbose,
+            save_best_only=True,
+            save_weights_only=save_weights_only,
+            mode=mode,
+        )
+
+    def get_state(self) -> dict[str, Any]:
+        best = float(self.best)
+        return {"best": best if math.isfinite(best) else None}
+
+    def set_state(self, state: Mapping[str, Any]) -> None:
+        if state.get("best") is not None:
+            self.best = float(state["best"])
+
+    def get_config(self):
+        return {
+            "filepath": self.filepath,
+            "monitor": self.monitor,
+            "mode": self.mode,
+            "save_weights_only": self.save_weights_only,
+            "verbose": self.verbose,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
 # config name -> callback class (Keras's own where they exist).
 CALLBACKS: dict[str, Any] = {
     "newbob": NewBob,
@@ -292,18 +367,54 @@ CALLBACKS: dict[str, Any] = {
     "lr_logger": LearningRateLogger,
     "learning_rate_logger": LearningRateLogger,
     "terminate_on_nan": keras.callbacks.TerminateOnNaN,
+    "tensorboard": keras.callbacks.TensorBoard,
+    "model_checkpoint": BestModelCheckpoint,
+    "csv_logger": keras.callbacks.CSVLogger,
+}
+
+# Callbacks that write files: the argument naming the file, and its default inside a run
+# directory. A relative path given in a config is taken relative to the run directory too.
+RUN_FILES: dict[str, tuple[str, str]] = {
+    "tensorboard": ("log_dir", "tensorboard"),
+    "model_checkpoint": ("filepath", "best.keras"),
+    "csv_logger": ("filename", "log.csv"),
 }
 
 
-def from_config(block: Mapping[str, Any] | list | None) -> list[keras.callbacks.Callback]:
+def _with_run_file(item: dict[str, Any], directory) -> dict[str, Any]:
+    name = str(item.get("name", "")).lower()
+    if name not in RUN_FILES:
+        return item
+    argument, default = RUN_FILES[name]
+    if directory is None:
+        if argument not in item:
+            raise ValueError(
+                f"Callback {name!r} writes files: give it `{argument}` (a path), or let "
+                "`kzoo train` put it in the run directory."
+            )
+        return item
+    path = Path(str(item.get(argument, default))).expanduser()
+    item = {**item, argument: str(path if path.is_absolute() else Path(directory) / path)}
+    if name == "csv_logger":
+        item.setdefault("append", True)  # a resumed run continues the same file
+    return item
+
+
+def from_config(
+    block: Mapping[str, Any] | list | None, directory: str | os.PathLike | None = None
+) -> list[keras.callbacks.Callback]:
     """`{early_stopping: {patience: 3}, newbob: {}}` -> the callbacks, in order.
 
-    A list of specs (`["lr_logger", {name: newbob, patient: 1}]`) works too.
+    A list of specs (`["lr_logger", {name: newbob, patient: 1}]`) works too. With a run
+    `directory`, the callbacks that write files (`tensorboard`, `model_checkpoint`,
+    `csv_logger`) write there by default (`tensorboard/`, `best.keras`, `log.csv`).
 
     >>> import kzoo
     >>> callbacks = kzoo.callbacks.from_config({"newbob": {"patient": 1}, "lr_logger": None})
     >>> [type(c).__name__ for c in callbacks], callbacks[0].patient
     (['NewBob', 'LearningRateLogger'], 1)
+    >>> [c.filepath for c in kzoo.callbacks.from_config(["model_checkpoint"], "run")]
+    ['run/best.keras']
     """
     if block is None:
         return []
@@ -323,4 +434,9 @@ def from_config(block: Mapping[str, Any] | list | None) -> list[keras.callbacks.
             "The `callbacks` block must map callback names to their arguments, e.g. "
             f"{{early_stopping: {{patience: 3}}, newbob: {{}}}}. Received: {block!r}."
         )
-    return [specs.build(item, CALLBACKS, "callback") for item in items]
+    built = []
+    for item in items:
+        name, kwargs = specs.split(item, "callback")
+        spec = _with_run_file({"name": name, **kwargs}, directory)
+        built.append(specs.build(spec, CALLBACKS, "callback"))
+    return built

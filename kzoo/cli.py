@@ -5,153 +5,38 @@ Every user error prints one line, `kzoo: error: ...`, and exits with status 2.
 
 from __future__ import annotations
 
-import argparse
+import json
 import os
 import sys
 from collections.abc import Sequence
 
-EXIT_USAGE = 2
-EXIT_DIVERGED = 3
+from kzoo_cli import (
+    EXIT_DIVERGED,
+    EXIT_USAGE,
+    build_parser,
+    describe_import_error,
+    fit_verbosity,
+)
 
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # one line, no usage dump, status 2, like every kzoo error
-        self.exit(EXIT_USAGE, f"kzoo: error: {message}. See `{self.prog} --help`.\n")
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog="kzoo",
-        description="A Keras 3 model zoo: list, inspect, train, evaluate and tune models.",
-    )
-    commands = parser.add_subparsers(
-        dest="command", required=True, metavar="COMMAND", parser_class=_Parser
-    )
-
-    p = commands.add_parser("list", help="list the registered models and zoo configs")
-    p.add_argument("pattern", nargs="?", default="*", help="fnmatch pattern, e.g. '*gru*'")
-
-    p = commands.add_parser("show", help="print a model card")
-    p.add_argument("name")
-
-    p = commands.add_parser("summary", help="print a torchinfo-style table of a model")
-    p.add_argument("name", help="a model or config name, or a config file")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides")
-
-    def add_training_options(p):
-        p.add_argument(
-            "--data",
-            metavar="SOURCE",
-            help="vowels | tfds:NAME[:split] | a directory of class sub-folders",
-        )
-        p.add_argument("--data-dir", help="where TFDS finds prepared data sets (offline use)")
-        p.add_argument("--epochs", type=int)
-        p.add_argument(
-            "--output", metavar="DIR", help="the run directory (default: runs/<config>-<time>)"
-        )
-        p.add_argument(
-            "--overwrite", action="store_true", help="replace what the output directory holds"
-        )
-        p.add_argument("--quiet", action="store_true", help="no progress bar")
-        p.add_argument(
-            "--distribute",
-            default="none",
-            help="none | mirrored | multi_worker | tpu (see kzoo.distribute)",
-        )
-
-    p = commands.add_parser("train", help="train a model from a zoo config or a YAML file")
-    p.add_argument("config", help="a zoo config name or a YAML file")
-    p.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        dest="overrides",
-        help="override a config key, e.g. --set args.rnn=lstm (repeatable)",
-    )
-    p.add_argument("--resume", action="store_true", help="continue the interrupted run in --output")
-    add_training_options(p)
-
-    p = commands.add_parser("evaluate", help="evaluate a trained run on a data source")
-    p.add_argument("run_dir")
-    p.add_argument("--data", metavar="SOURCE")
-    p.add_argument("--data-dir")
-    p.add_argument("--split", default="test", choices=("test", "all"))
-
-    p = commands.add_parser("demo", help="train the demo model on the embedded vowels data set")
-    add_training_options(p)
-
-    p = commands.add_parser("tune", help="search a config's `search` space with Keras Tuner")
-    p.add_argument("config", help="a zoo config name or a YAML file with a `search` block")
-    p.add_argument("--tuner", default="random", help="random | grid | bayesian | hyperband")
-    p.add_argument("--max-trials", type=int, default=10)
-    p.add_argument("--data", metavar="SOURCE")
-    p.add_argument("--data-dir")
-    p.add_argument("--objective", default="val_accuracy")
-    p.add_argument(
-        "--directory",
-        default="tuning",
-        help="results.csv, trials.png, best.yaml and the tuner state",
-    )
-    p.add_argument(
-        "--overwrite", action="store_true", help="discard an earlier search instead of resuming it"
-    )
-    p.add_argument("--epochs", type=int)
-    p.add_argument("--folds", type=int, help="k-fold cross-validation per trial")
-    p.add_argument("--max-retries-per-trial", type=int, default=0)
-    p.add_argument("--max-consecutive-failed-trials", type=int, default=3)
-    p.add_argument("--distributed", choices=("chief", "worker"))
-    p.add_argument("--oracle", metavar="HOST:PORT")
-    p.add_argument("--tuner-id")
-
-    p = commands.add_parser("export", help="export a trained run: SavedModel, ONNX or LiteRT")
-    p.add_argument("run_dir", help="a directory written by `kzoo train`")
-    p.add_argument("--format", default="saved_model", choices=("saved_model", "onnx", "litert"))
-    p.add_argument(
-        "--output",
-        metavar="PATH",
-        help="default: RUN_DIR/export/<saved_model|model.onnx|model.tflite>",
-    )
-    p.add_argument("--overwrite", action="store_true", help="replace an existing artifact")
-
-    p = commands.add_parser(
-        "plot-schedule", help="plot a config's learning rate over its planned run"
-    )
-    p.add_argument("config")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides")
-    p.add_argument(
-        "--steps-per-epoch",
-        type=int,
-        default=None,
-        help="default: computed from the config's data and batch size",
-    )
-    p.add_argument("--output", default="schedule.png")
-    return parser
+__all__ = ["EXIT_DIVERGED", "EXIT_USAGE", "build_parser", "main"]
 
 
 def _list(args) -> None:
     import kzoo
+    import kzoo_cli
 
-    names = kzoo.models.list(args.pattern)
-    width = max((len(n) for n in names), default=0)
-    print("Models (kzoo.models.get(NAME), kzoo show NAME):")
-    for name in names:
+    # The zoo's own models come from their configs; what --import registered, from the registry.
+    registered = {}
+    for name in kzoo.models.list(args.pattern):
         doc = (kzoo.registry.builder(name).__doc__ or "").strip().splitlines()
-        print(f"  {name.ljust(width)}  {doc[0] if doc else ''}")
-    import fnmatch
-
-    extra = [
-        n for n in kzoo.configs.names() if n not in names and fnmatch.fnmatchcase(n, args.pattern)
-    ]
-    if extra:
-        print("Recipes (kzoo train NAME):")
-        for name in extra:
-            print(f"  {name}")
+        registered[name] = doc[0] if doc else ""
+    kzoo_cli.print_catalog(kzoo_cli.catalog(args.pattern, registered), args.json)
 
 
 def _train(args, config_name: str, overrides: list[str]) -> None:
     from kzoo import configs, training
 
+    overrides = [*overrides, *([f"train.seed={args.seed}"] if args.seed is not None else [])]
     results = training.train(
         configs.load(config_name, overrides),
         source=args.data,
@@ -160,7 +45,7 @@ def _train(args, config_name: str, overrides: list[str]) -> None:
         output=args.output,
         resume=args.__dict__.get("resume", False),
         overwrite=args.overwrite,
-        verbose=0 if args.quiet else 1,
+        verbose=fit_verbosity(args, default=2),
         distribute_mode=args.distribute,
     )
     test = results.get("test", {})
@@ -191,23 +76,6 @@ def describe_os_error(error: OSError) -> str:
     )
 
 
-def describe_import_error(error: ImportError) -> str:
-    """A missing package as the house message, naming what to install."""
-    missing = error.name or str(error)
-    extra = {"jax": "jax", "jaxlib": "jax", "torch": "torch"}.get(missing.split(".")[0])
-    backend = os.environ.get("KERAS_BACKEND", "tensorflow")
-    if extra:
-        return (
-            f"KERAS_BACKEND={backend} needs the package {missing}, which is not installed. "
-            f'Install it with `pip install "kzoo[{extra}]"`, or unset KERAS_BACKEND to use '
-            "TensorFlow."
-        )
-    return (
-        f"the package {missing} is needed here but is not installed. Install it with "
-        f"`pip install {missing.split('.')[0]}` and rerun."
-    )
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     args = build_parser().parse_args(argv)
@@ -234,13 +102,19 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(args) -> int | None:
     import kzoo
 
+    for module in args.imports:
+        kzoo.registry.import_builders(module)
+
     if args.command == "list":
         _list(args)
     elif args.command == "show":
-        print(kzoo.models.describe(args.name))
+        if args.json:
+            print(json.dumps(kzoo.models.card(args.name), indent=2, default=str))
+        else:
+            print(kzoo.models.describe(args.name))
     elif args.command == "summary":
         config = kzoo.configs.load(args.name, args.overrides)
-        model = kzoo.registry.build(config)
+        model = kzoo.models.build(config)
         print(f"{config['model']} ({config['source']})")
         print(kzoo.summary.summary(model))
     elif args.command == "train":
@@ -250,7 +124,17 @@ def _run(args) -> int | None:
     elif args.command == "demo":
         _train(args, "demo", [])
     elif args.command == "evaluate":
-        metrics = kzoo.training.evaluate(args.run_dir, args.data, args.data_dir, args.split)
+        metrics = kzoo.training.evaluate(
+            args.run_dir,
+            args.data,
+            args.data_dir,
+            args.split,
+            verbose=fit_verbosity(args, default=0),
+            checkpoint=args.checkpoint,
+        )
+        if args.json:
+            print(json.dumps(metrics, indent=2))
+            return None
         for key, value in metrics.items():
             print(f"{key}: {value:.4f}")
         print(f"Written to {os.path.join(args.run_dir, 'metrics.json')}")
@@ -285,6 +169,7 @@ def _tune(args) -> None:
         distributed=args.distributed,
         oracle=args.oracle,
         tuner_id=args.tuner_id,
+        verbose=fit_verbosity(args, default=0),
     )
     best = summary.get("best") or {}
     if best:

@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from kzoo import registry
+from kzoo import registry, weight_settings
 from kzoo.errors import ConfigError, check_like, check_number, did_you_mean, preview
 
 TOP_LEVEL_KEYS = ("model", "description", "args", "train", "data", "search", "reference")
@@ -38,7 +38,11 @@ TRAIN_DEFAULTS: dict[str, Any] = {
     "callbacks": {},
     "seed": 0,
     "jit_compile": "auto",
+    "tensorboard": True,  # kzoo train logs to RUN_DIR/tensorboard
+    "mixed_precision": None,  # or mixed_float16 / mixed_bfloat16: the layers' dtype policy
 }
+
+PRECISION_POLICIES = ("float32", "mixed_float16", "mixed_bfloat16")
 
 DATA_DEFAULTS: dict[str, Any] = {
     "source": "vowels",
@@ -133,6 +137,8 @@ RULES: dict[str, Rule] = {
     "train.callbacks": Rule("mapping", doc="e.g. {early_stopping: {patience: 3}}"),
     "train.seed": Rule("count", 0, 2**32 - 1),
     "train.jit_compile": Rule("choice", choices=(True, False, "auto")),
+    "train.tensorboard": Rule("choice", choices=(True, False), doc="logs in RUN_DIR/tensorboard"),
+    "train.mixed_precision": Rule("choice", choices=PRECISION_POLICIES, nullable=True),
     "data.source": Rule("name", doc="vowels, tfds:NAME[:split] or a folder"),
     "data.task": Rule("name", nullable=True, doc="a label set, e.g. vowel or speaker"),
     "data.targets": Rule("choice", choices=("labels", "inputs")),
@@ -166,10 +172,69 @@ def names() -> list[str]:
     return sorted(p.stem for p in config_dir().glob("*.yaml"))
 
 
+def has_zoo_config(name: str) -> bool:
+    """Whether a zoo config file of this name ships with kzoo."""
+    return (config_dir() / f"{name}.yaml").is_file()
+
+
+def _is_path(text: str) -> bool:
+    return text.endswith((".yaml", ".yml")) or "/" in text or Path(text).is_file()
+
+
+def builder_defaults(name: str) -> dict[str, Any]:
+    """The config of a registered model without a zoo config: its builder's defaults.
+
+    `args` holds the signature's defaults that are plain data (YAML can hold them, so the
+    run directory's config.yaml reproduces the run); `train` and `data` are the defaults
+    every config starts from.
+
+    >>> import kzoo
+    >>> kzoo.configs.builder_defaults("mlp")["args"]["units"]
+    [256, 256]
+    """
+    arguments = registry.builder_arguments(name)
+    args = {}
+    for key, parameter in arguments.items():
+        if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
+            continue
+        if parameter.default is not inspect.Parameter.empty and _is_plain(parameter.default):
+            args[key] = _plain(parameter.default)
+    return {"model": name, "args": args}
+
+
+def _is_plain(value: Any) -> bool:
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return True
+    if isinstance(value, (list, tuple)):
+        return all(_is_plain(v) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _is_plain(v) for k, v in value.items())
+    return False
+
+
+def _plain(value: Any) -> Any:
+    """Tuples become lists, as a config read from YAML holds them."""
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def _registered_without_config(text: str) -> bool:
+    if _is_path(text) or has_zoo_config(text):
+        return False
+    try:
+        registry.builder(text)
+    except ValueError:
+        return False
+    return True
+
+
 def resolve_path(name_or_path: str | Path) -> Path:
     """The file a config name or path stands for."""
     text = str(name_or_path)
-    if text.endswith((".yaml", ".yml")) or "/" in text or Path(text).is_file():
+    if _is_path(text):
         path = Path(text).expanduser()
         if not path.is_file():
             raise ConfigError(
@@ -265,8 +330,9 @@ def load(
     """Loads, completes, overrides and validates a config.
 
     Args:
-        name_or_path: a zoo config name (`"cnn_mlp_rnn"`), a path to a YAML file, or an
-            already-read mapping.
+        name_or_path: a zoo config name (`"cnn_mlp_rnn"`), a path to a YAML file, an
+            already-read mapping, or the name of a registered model without a zoo config
+            (its builder's defaults, see `builder_defaults`).
         overrides: `{"args.units": 64}` or CLI-style `["args.units=64"]`. Each must name
             a key that exists (for `args`, an argument of the builder); CLI values are
             parsed as YAML scalars (`64` is an int, `[1, 2]` a list).
@@ -282,6 +348,8 @@ def load(
     """
     if isinstance(name_or_path, Mapping):
         source, raw = "<mapping>", copy.deepcopy(dict(name_or_path))
+    elif _registered_without_config(str(name_or_path)):
+        source, raw = str(name_or_path), builder_defaults(str(name_or_path))
     else:
         path = resolve_path(name_or_path)
         source, raw = str(path), read(path)
@@ -379,6 +447,7 @@ def _set(config: dict[str, Any], dotted: str, value: Any, source: str) -> None:
         allowed = set(node)
         if depth == 1 and parts[0] == "args":
             allowed |= set(registry.builder_arguments(config["model"]))
+            allowed |= set(weight_settings.ARGUMENTS)
         if depth == 1 and parts[0] == "train" and parts[1] in ("schedule", "callbacks"):
             allowed.add(parts[1])
         if part not in allowed:
@@ -417,10 +486,10 @@ def validate(config: dict[str, Any]) -> None:
         raise ConfigError(f"{source}: `model`: {error}") from None
     accepts_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
     for key in config["args"]:
-        if key not in parameters and not accepts_any:
+        if key not in parameters and not accepts_any and key not in weight_settings.ARGUMENTS:
             raise ConfigError(
                 f"{source}: `args.{key}` is not an argument of model {preview(name)}. "
-                f"{did_you_mean(key, parameters)}"
+                f"{did_you_mean(key, [*parameters, *weight_settings.ARGUMENTS])}"
             )
     for key, value in config["args"].items():
         if key in parameters:
@@ -445,6 +514,10 @@ def validate(config: dict[str, Any]) -> None:
                 raise ConfigError(
                     f"{source}: unknown key `{section}.{key}`. {did_you_mean(key, allowed)}"
                 )
+    try:
+        weight_settings.parse(config["args"])
+    except ValueError as error:
+        raise ConfigError(f"{source}: {error}") from None
     for dotted, rule in RULES.items():
         section, key = dotted.split(".")
         if key in config[section]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import keras
@@ -91,11 +92,20 @@ def compile_model(
     return model
 
 
-def make_callbacks(config: dict[str, Any]) -> list[keras.callbacks.Callback]:
-    """The callbacks a config's `train.callbacks` block names."""
+def make_callbacks(
+    config: dict[str, Any], directory: str | Path | None = None
+) -> list[keras.callbacks.Callback]:
+    """The callbacks a config's `train.callbacks` block names.
+
+    With a run `directory`, the file-writing callbacks write there, and TensorBoard logs
+    go to `directory/tensorboard` unless `train.tensorboard` is false.
+    """
+    block = config["train"]["callbacks"]
+    if directory is not None and config["train"].get("tensorboard") and isinstance(block, dict):
+        block = {**block, "tensorboard": block.get("tensorboard") or {}}
     return _named(
         "callbacks",
-        callbacks.from_config,
-        config["train"]["callbacks"],
+        lambda spec: callbacks.from_config(spec, directory),
+        block,
         config.get("source", "<config>"),
     )

@@ -1,26 +1,45 @@
-"""The model registry: builders by name, each with a default zoo config of the same name.
+"""The model registry: builders by name, and nothing else.
 
-`register` is the decorator beside every builder; `get` builds a model from its zoo
-config and compiles it with the config's recipe; `list` and `describe` let users look
-around. The registry holds builders only; configs live in `zoo_configs/`.
+`register` is the decorator beside every builder (and the one users call for their own
+models); `list` and `builder` look builders up. Building, compiling and model cards live
+one level up in `kzoo.models.factory`, which reads zoo configs; this module imports no
+other part of kzoo except its error helpers, so configs may depend on it and not the
+other way round.
+
+Installed packages add builders through the entry-point group `kzoo.models`: the entry
+point's name is the model name and its value the module (or `module:builder`) that
+registers it. They load on the first lookup that needs them.
 """
 
 from __future__ import annotations
 
 import builtins
 import fnmatch
+import importlib
+import importlib.metadata
 import inspect
+import os
+import sys
 from collections.abc import Callable
 from typing import Any
 
-from kzoo.errors import did_you_mean
+from kzoo.errors import ConfigError, did_you_mean
+
+ENTRY_POINT_GROUP = "kzoo.models"
 
 Builder = Callable[..., Any]
 _BUILDERS: dict[str, Builder] = {}
+_LOADED_PLUGINS: set[str] = set()  # entry points already imported: `name = value`
+_SCANNED_PATH: tuple[str, ...] | None = None  # sys.path when the entry points were last read
 
 
 def register(name: str) -> Callable[[Builder], Builder]:
     """Registers a model builder under `name`.
+
+    The builder is a function of keyword arguments returning a `keras.Model`. Without a
+    zoo config of the same name, `kzoo.models.get(name)` uses the defaults of its
+    signature and the default recipe (`kzoo.configs.TRAIN_DEFAULTS`); to train on data,
+    it takes `input_shape` and `num_classes` arguments.
 
     Example:
 
@@ -29,8 +48,8 @@ def register(name: str) -> Callable[[Builder], Builder]:
     ... def my_tiny_mlp(input_shape=(4,), num_classes=2):
     ...     inputs = keras.Input(input_shape)
     ...     return keras.Model(inputs, keras.layers.Dense(num_classes)(inputs))
-    >>> "my_tiny_mlp" in kzoo.models.list()
-    True
+    >>> kzoo.models.get("my_tiny_mlp", num_classes=3).output.shape
+    (None, 3)
     >>> kzoo.registry.unregister("my_tiny_mlp")
     """
     if not isinstance(name, str) or not name.isidentifier():
@@ -46,6 +65,11 @@ def register(name: str) -> Callable[[Builder], Builder]:
                 f"{_BUILDERS[name].__module__}.{_BUILDERS[name].__qualname__}). "
                 "Choose another name, or call kzoo.registry.unregister(name) first."
             )
+        if not callable(builder):
+            raise ValueError(
+                f"@register({name!r}) decorates a model builder, a function returning a "
+                f"keras.Model. Received: {builder!r}."
+            )
         _BUILDERS[name] = builder
         return builder
 
@@ -59,7 +83,9 @@ def unregister(name: str) -> None:
 
 
 def builder(name: str) -> Builder:
-    """The builder function registered under `name`."""
+    """The builder function registered under `name` (loading installed plugins if needed)."""
+    if name not in _BUILDERS:
+        load_plugins()
     try:
         return _BUILDERS[name]
     except KeyError:
@@ -76,6 +102,7 @@ def list(pattern: str = "*") -> builtins.list[str]:  # noqa: A001 - mirrors timm
     >>> kzoo.models.list("cnn_mlp_*")
     ['cnn_mlp_rnn']
     """
+    load_plugins()
     return sorted(n for n in _BUILDERS if fnmatch.fnmatchcase(n, pattern))
 
 
@@ -84,81 +111,54 @@ def builder_arguments(name: str) -> dict[str, inspect.Parameter]:
     return dict(inspect.signature(builder(name)).parameters)
 
 
-def get(name: str, *, compile: bool = True, **overrides: Any):
-    """Builds the model `name` from its zoo config, with `overrides` replacing `args` entries.
+def plugin_entry_points() -> builtins.list[importlib.metadata.EntryPoint]:
+    """The installed `kzoo.models` entry points (read from package metadata; nothing imported)."""
+    return sorted(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name)
 
-    With `compile=True` the model is compiled with the config's `train` recipe
-    (optimizer, schedule, loss, metrics).
 
-    >>> import kzoo
-    >>> model = kzoo.models.get("mlp", num_classes=3)
-    >>> model.output.shape
-    (None, 3)
+def load_plugins() -> None:
+    """Imports every installed `kzoo.models` plugin once, registering its builders.
+
+    An entry point whose value is a builder function (`package.module:builder`) that its
+    module does not register itself is registered under the entry point's name. The
+    entry points are read again whenever `sys.path` changes.
     """
-    from kzoo import configs, recipe  # configs import the registry: resolve at call time
-
-    builder(name)  # an unknown name is an unknown model, not a missing config
-    config = configs.load(name, overrides={f"args.{k}": v for k, v in overrides.items()})
-    model = build(config)
-    if compile:
-        recipe.compile_model(model, config)
-    return model
-
-
-def build(config: dict) -> Any:
-    """Builds the (uncompiled) model a validated config describes."""
-    return builder(config["model"])(**config["args"])
-
-
-def describe(name: str) -> str:
-    """The model card of `name`: what it is, its arguments, default recipe and reference result."""
-    from kzoo import configs
-
-    builder(name)
-    config = configs.load(name)
-    model = build(config)
-    doc = inspect.getdoc(builder(name)) or "(no description)"
-    summary = doc.split("\n\n", 1)[0]
-    train = config["train"]
-    lines = [
-        f"{name}: {config.get('description') or summary}",
-        "",
-        summary if config.get("description") else "",
-        f"Input:  {_shapes(model.inputs)}",
-        f"Output: {_shapes(model.outputs)}",
-        f"Parameters: {model.count_params():,}",
-        "",
-        "Default arguments (zoo_configs/" + name + ".yaml, `args`):",
-        *[f"  {k}: {v}" for k, v in config["args"].items()],
-        "",
-        "Default recipe (`train`):",
-        f"  optimizer: {train['optimizer']}",
-        f"  schedule: {train.get('schedule')}",
-        f"  loss: {train['loss']}",
-        f"  metrics: {train['metrics']}",
-        f"  batch_size: {train['batch_size']}, epochs: {train['epochs']}",
-        f"Default data: {config['data']['source']}",
-    ]
-    if config.get("reference"):
-        lines += ["", *_reference_lines(config["reference"], "Reference result", "")]
-    others = {c: configs.load(c) for c in configs.names() if c != name}
-    recipes = {c: other for c, other in others.items() if other["model"] == name}
-    if recipes:
-        lines += ["", "Recipes (other zoo configs for this model, `kzoo train NAME`):"]
-    for other, recipe in recipes.items():
-        lines.append(f"  {other}: {recipe.get('description') or ''}".rstrip())
-        if recipe.get("reference"):
-            lines += _reference_lines(recipe["reference"], "    result", "  ")
-    return "\n".join(line for line in lines if line is not None).replace("\n\n\n", "\n\n")
+    global _SCANNED_PATH
+    path = tuple(sys.path)
+    if path == _SCANNED_PATH:
+        return
+    _SCANNED_PATH = path
+    for entry_point in plugin_entry_points():
+        key = f"{entry_point.name} = {entry_point.value}"
+        if key in _LOADED_PLUGINS:
+            continue
+        _LOADED_PLUGINS.add(key)  # a failing plugin is reported once, not on every lookup
+        where = key + (f" (package {entry_point.dist.name})" if entry_point.dist else "")
+        try:
+            loaded = entry_point.load()
+        except Exception as error:  # any failure of third-party code: one clear line
+            raise ConfigError(
+                f"Cannot load the model plugin {where} from entry-point group "
+                f"{ENTRY_POINT_GROUP!r}: {type(error).__name__}: {error}. Fix or uninstall "
+                "that package."
+            ) from error
+        if entry_point.name not in _BUILDERS and inspect.isfunction(loaded):
+            register(entry_point.name)(loaded)
 
 
-def _reference_lines(reference: dict, label: str, indent: str) -> list[str]:
-    """A config's measured result and the command that reproduced it."""
-    lines = [f"{label}: {reference.get('result')}"]
-    if reference.get("command"):
-        lines.append(f"{indent}  reproduced with: {reference['command']}")
-    return lines
+def import_builders(module: str) -> None:
+    """Imports `module` (the CLI's `--import MODULE`) so the builders it registers join the list.
 
-
-def _shapes(tensors) -> str:
-    return ", ".join(str(tuple(t.shape)) for t in tensors)
+    The current directory comes first on the import path, as with `python -m`, so a
+    `my_models.py` beside the config is found.
+    """
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        importlib.import_module(module)
+    except Exception as error:  # any failure of the user's code: one clear line
+        detail = f"{type(error).__name__}: {error}".strip()
+        raise ConfigError(
+            f"--import {module}: the module failed to import ({detail}). Pass an importable "
+            "module name (a file my_models.py in the current directory is `my_models`)."
+        ) from error

@@ -265,28 +265,44 @@ def summarize(rows: list[dict[str, float]]) -> dict[str, Any]:
 
 def plot_curves(path: Path, rows: list[dict[str, float]], title: str) -> None:
     """curves.png: one panel per quantity (loss, each metric), training against validation."""
+    import matplotlib.pyplot as plt
+
+    fig = curves_figure(rows, title)
+    write_atomic(path, lambda tmp: fig.savefig(tmp, dpi=90, format="png"))
+    plt.close(fig)
+
+
+def curves_figure(rows: list[dict[str, float]], title: str):
+    """The figure of `plot_curves`: panels in the order of the history's columns, whole epochs
+    on the x axes, and the learning rate (one value per epoch) in a panel of its own."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     names = [k for k in (rows[0] if rows else {}) if k != "epoch" and not k.startswith("val_")]
     names = names or ["loss"]
     fig, axes = plt.subplots(1, len(names), figsize=(4.2 * len(names), 3.4), squeeze=False)
     epochs = [int(row["epoch"]) + 1 for row in rows]
     for axis, name in zip(axes[0], names):
-        for key, label in ((name, "train"), (f"val_{name}", "validation")):
-            values = [row.get(key, math.nan) for row in rows]
-            if any(not math.isnan(v) for v in values):
-                axis.plot(epochs, values, marker="o", markersize=3, label=label)
+        if name == "learning_rate":
+            axis.plot(epochs, [row.get(name, math.nan) for row in rows], marker="o", markersize=3)
+            axis.set_title("learning rate")
+            axis.set_ylabel("rate at the epoch's start")
+        else:
+            for key, label in ((name, "train"), (f"val_{name}", "validation")):
+                values = [row.get(key, math.nan) for row in rows]
+                if any(not math.isnan(v) for v in values):
+                    axis.plot(epochs, values, marker="o", markersize=3, label=label)
+            axis.set_title(name)
+            axis.legend()
         axis.set_xlabel("epoch")
-        axis.set_title(name)
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
         axis.grid(alpha=0.3)
-        axis.legend()
     fig.suptitle(title)
     fig.tight_layout()
-    write_atomic(path, lambda tmp: fig.savefig(tmp, dpi=90, format="png"))
-    plt.close(fig)
+    return fig
 
 
 def _finite(value: Any) -> Any:

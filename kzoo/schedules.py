@@ -602,10 +602,20 @@ class CyclicLR(_Schedule):
 _DECAY_AFTER_WARMUP = ("warmup_linear_decay", "warmup_cosine_decay")
 
 
+# SpeechBrain's names for kzoo's schedules: its hand-written per-epoch rates are `custom`.
+ALIASES: dict[str, str] = {"custom": "per_epoch"}
+
+
 def table() -> dict[str, type]:
-    """Every schedule name a config may use: Keras's own (snake_case) and kzoo's."""
+    """Every schedule name a config may use: Keras's own (snake_case), kzoo's and the aliases.
+
+    >>> import kzoo
+    >>> kzoo.schedules.table()["custom"] is kzoo.schedules.PerEpoch
+    True
+    """
     keras_schedules = specs.classes_by_name(keras.optimizers.schedules, _Schedule)
-    return {**keras_schedules, **SCHEDULES}
+    aliases = {alias: SCHEDULES[name] for alias, name in ALIASES.items()}
+    return {**keras_schedules, **SCHEDULES, **aliases}
 
 
 def get(spec: str | dict[str, Any], steps_per_epoch: int, epochs: int):

@@ -1,8 +1,9 @@
 """A torchinfo-style summary: per layer output shape, parameters and mult-adds; totals; memory.
 
 Mult-adds are counted for the layers that dominate compute (dense, convolution,
-recurrent, attention projections): a kernel's weights times the output positions it
-is applied at. Unknown (None) sizes are taken as `time_steps` for the estimate.
+recurrent, attention projections, SincConv1D): a kernel's weights times the positions
+it is applied at (every input step, for a recurrent layer). Unknown (None) sizes are
+taken as `time_steps` for the estimate.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 import math
 
 import keras
+
+from kzoo import layers as kzoo_layers
 
 BYTES = 4  # float32
 
@@ -28,14 +31,26 @@ def _kernel_weights(layer: keras.layers.Layer) -> int:
     return total
 
 
-def mult_adds(layer: keras.layers.Layer, output_shape: tuple[int, ...]) -> int:
+def mult_adds(
+    layer: keras.layers.Layer, output_shape: tuple[int, ...], time_steps: int = 100
+) -> int:
+    """Multiply-adds of one call of `layer` on one example with this output shape.
+
+    A kernel is applied once per output position (the last axis is the units or
+    filters). A recurrent layer applies its input and recurrent kernels once per input
+    step, whether it returns every step or the last. SincConv1D computes its kernel from
+    two frequencies per filter, then convolves: `kernel_size` taps per output value.
+    """
+    if isinstance(layer, kzoo_layers.SincConv1D):
+        return math.prod(output_shape) * layer.kernel_size
     kernel = _kernel_weights(layer)
     if not kernel or isinstance(layer, keras.layers.Embedding):
         return 0
+    if getattr(layer, "return_sequences", None) is not None:  # RNN, Bidirectional, Li-GRU
+        steps = _shape(keras.tree.flatten(layer.input)[0], time_steps)[:-1]
+        return kernel * math.prod(steps)
     if not output_shape:
         return kernel
-    # Kernels are applied once per output position; the last axis is the units/filters.
-    # (Recurrent layers returning only their last state are undercounted.)
     positions = math.prod(output_shape[:-1]) if len(output_shape) > 1 else 1
     return kernel * positions
 
@@ -48,7 +63,7 @@ def rows(model: keras.Model, time_steps: int = 100) -> list[tuple[str, str, int,
         shape_text = ", ".join(
             str(tuple(None if d is None else d for d in t.shape)) for t in outputs
         )
-        adds = sum(mult_adds(layer, s) for s in shapes)
+        adds = sum(mult_adds(layer, s, time_steps) for s in shapes)
         table.append(
             (f"{layer.name} ({type(layer).__name__})", shape_text, layer.count_params(), adds)
         )

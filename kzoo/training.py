@@ -23,6 +23,7 @@ import yaml
 from kzoo import callbacks as kzoo_callbacks
 from kzoo import configs, data, distribute, recipe, registry, run_dir
 from kzoo.errors import ConfigError
+from kzoo.models import factory
 
 
 class TrainingDiverged(RuntimeError):
@@ -276,6 +277,21 @@ def _differences(a: Any, b: Any, prefix: str = "") -> list[str]:
 def _fill_from_data(config: dict[str, Any], dataset: data.Dataset) -> None:
     """Input shape, classes (and vocabulary size) come from the data, not the config."""
     accepted = registry.builder_arguments(config["model"])
+    if not any(p.kind is p.VAR_KEYWORD for p in accepted.values()):
+        needed = ["input_shape"]
+        if config["data"]["targets"] == "labels":
+            needed.append("num_classes")
+        missing = [key for key in needed if key not in accepted]
+        if missing:
+            given = dataset.builder_arguments()
+            raise ConfigError(
+                f"{config['source']}: model {config['model']!r} cannot be fitted to the data: "
+                f"its builder ({registry.builder(config['model']).__qualname__}) takes no "
+                f"{' or '.join(f'`{key}`' for key in missing)} argument, and the data has "
+                + ", ".join(f"{key}={given[key]!r}" for key in missing)
+                + ". Add those keyword arguments to the builder's signature and build the "
+                "model's input and output from them."
+            )
     for key, value in dataset.builder_arguments().items():
         if key in accepted:
             config["args"][key] = list(value) if isinstance(value, tuple) else value
@@ -338,14 +354,14 @@ def _train(config, source, data_dir, epochs, output, resume, overwrite, verbose)
     _fill_from_data(config, dataset)
     configs.validate(config)
     try:
-        model = registry.build(config)
+        model = factory.build(config)
     except (ValueError, TypeError) as error:  # TypeError: an `args` value of the wrong type
         raise ConfigError(
             f"{config['source']}: cannot build model {config['model']!r}: {error}"
         ) from None
     steps = max(1, -(-dataset.sizes["train"] // train_block["batch_size"]))
     recipe.compile_model(model, config, steps_per_epoch=steps)
-    callbacks = recipe.make_callbacks(config)
+    callbacks = recipe.make_callbacks(config, output)
 
     # Nothing is written (or, for --overwrite, deleted) before the config, data and model
     # have all been accepted; from here on the run directory is this process's alone.
@@ -400,12 +416,17 @@ def _fit(model, config, dataset, callbacks, output, resume, verbose) -> dict[str
     return results
 
 
+# `kzoo evaluate --checkpoint`: which model of a run directory.
+CHECKPOINTS = {"final": "model.keras", "best": "best.keras"}
+
+
 def evaluate(
     run: str | Path,
     source: str | None = None,
     data_dir: str | None = None,
     split: str = "test",
     verbose: int | str = 0,
+    checkpoint: str = "final",
 ) -> dict[str, float]:
     """Evaluates the model of a run directory on a data source; writes metrics.json there.
 
@@ -414,6 +435,8 @@ def evaluate(
         source: the data (default: the run's own `data.source`).
         split: "test" (the split the run held out: the same seed gives the same split)
             or "all" (every example of the source, for a new data set).
+        checkpoint: "final" (model.keras, the last epoch) or "best" (best.keras, the best
+            epoch kept by the `model_checkpoint` callback).
     """
     run = Path(run)
     for name in ("model.keras", "config.yaml"):
@@ -422,6 +445,15 @@ def evaluate(
                 f"{run} is not a finished run directory: it has no {name}. Pass a directory "
                 "written by `kzoo train`."
             )
+    if checkpoint not in CHECKPOINTS:
+        raise ConfigError(f"--checkpoint must be `final` or `best`. Received: {checkpoint!r}.")
+    model_path = run / CHECKPOINTS[checkpoint]
+    if not model_path.exists():
+        raise ConfigError(
+            f"{run} has no {model_path.name}: the best epoch is kept only by runs trained "
+            "with the `model_checkpoint` callback (train.callbacks: {model_checkpoint: "
+            "{monitor: val_accuracy, mode: max}}). Evaluate the final model instead."
+        )
     if split not in ("test", "all"):
         raise ConfigError(f"--split must be `test` or `all`. Received: {split!r}.")
     config = configs.load(run / "config.yaml")
@@ -438,7 +470,7 @@ def evaluate(
             f"{dataset.num_classes} ({', '.join(dataset.class_names[:6])}...). Evaluate on "
             "data with the classes it was trained on."
         )
-    model = run_dir.load_model(run / "model.keras")
+    model = run_dir.load_model(model_path)
     split_data = dataset.train if split == "all" else dataset.test
     if split_data is None:
         raise ConfigError(f"The data source leaves no {split} examples to evaluate on.")
@@ -448,7 +480,8 @@ def evaluate(
         json.loads((run / "metrics.json").read_text()) if (run / "metrics.json").exists() else {}
     )
     source_name = source or config["data"]["source"]
-    previous.setdefault("evaluations", {})[f"{source_name}:{split}"] = metrics
+    key = f"{source_name}:{split}" + (":best" if checkpoint == "best" else "")
+    previous.setdefault("evaluations", {})[key] = metrics
     run_dir.write_json(run / "metrics.json", previous)
     return metrics
 

@@ -270,8 +270,11 @@ def test_from_config_builds_every_name():
         "lr_logger": None,
         "learning_rate_logger": {"key": "lr"},
         "terminate_on_nan": {},
+        "tensorboard": {"histogram_freq": 1},
+        "model_checkpoint": {"monitor": "val_accuracy", "mode": "max"},
+        "csv_logger": {},
     }
-    built = callbacks.from_config(block)
+    built = callbacks.from_config(block, "run")
     assert [type(c).__name__ for c in built] == [
         "NewBob",
         "EarlyStopping",
@@ -279,6 +282,9 @@ def test_from_config_builds_every_name():
         "LearningRateLogger",
         "LearningRateLogger",
         "TerminateOnNaN",
+        "TensorBoard",
+        "BestModelCheckpoint",
+        "CSVLogger",
     ]
     stop = built[1]
     assert (stop.patience, stop.min_delta, stop.restore_best_weights, stop.start_from_epoch) == (
@@ -319,3 +325,37 @@ def test_from_config_callbacks_run_in_fit():
 def test_from_config_bad_input(block, match):
     with pytest.raises(ValueError, match=match):
         callbacks.from_config(block)
+
+
+def test_file_callbacks_write_into_the_run_directory(tmp_path):
+    block = {
+        "tensorboard": {},
+        "model_checkpoint": {"monitor": "loss", "filepath": "keep/best.keras"},
+        "csv_logger": {"filename": str(tmp_path / "elsewhere.csv")},
+    }
+    tensorboard, checkpoint, logger = callbacks.from_config(block, tmp_path / "run")
+    assert tensorboard.log_dir == str(tmp_path / "run" / "tensorboard")
+    assert checkpoint.filepath == str(tmp_path / "run" / "keep" / "best.keras")
+    assert logger.filename == str(tmp_path / "elsewhere.csv") and logger.append
+    with pytest.raises(ValueError, match=r"'model_checkpoint' writes files: give it `filepath`"):
+        callbacks.from_config(["model_checkpoint"])
+    with pytest.raises(ValueError, match=r"Unknown callback 'tensor_board'.*'tensorboard'"):
+        callbacks.from_config({"tensor_board": {}}, tmp_path)
+    with pytest.raises(ValueError, match=r"Did you mean 'model_checkpoint'"):
+        callbacks.from_config({"model_checkpont": {}}, tmp_path)
+
+
+def test_best_model_checkpoint_keeps_its_best_across_a_resume(tmp_path):
+    path = tmp_path / "best.keras"
+    first = callbacks.BestModelCheckpoint(str(path), monitor="loss")
+    fit(tiny_model(0.1), [first], epochs=2)
+    state = first.get_state()
+    assert path.exists() and state["best"] is not None
+    saved_at = path.stat().st_mtime_ns
+    resumed = callbacks.BestModelCheckpoint(str(path), monitor="loss")
+    resumed.set_state({"best": -1.0})  # nothing can beat a loss of -1: the file stays
+    fit(tiny_model(0.1), [resumed], epochs=1)
+    assert path.stat().st_mtime_ns == saved_at
+    assert callbacks.BestModelCheckpoint.from_config(first.get_config()).monitor == "loss"
+    with pytest.raises(ValueError, match=r"`mode`.*Received: mode='best'"):
+        callbacks.BestModelCheckpoint(str(path), mode="best")

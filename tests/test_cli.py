@@ -135,7 +135,6 @@ def test_plot_schedule_bad_steps(capsys, tmp_path):
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["tune", "mlp", "--tuner", "randm"], "--tuner must be one of"),
         (["tune", "mlp", "--max-trials", "0"], "max-trials"),
         (["tune", "nope"], "Unknown config 'nope'"),
     ],

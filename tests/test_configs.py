@@ -21,7 +21,7 @@ CONFIG_PARAMS = [  # configs of large models are `slow` (tests.helpers.model_par
 def test_every_zoo_config_loads_and_builds(name):
     config = configs.load(name)
     assert config["model"] in kzoo.models.list()
-    model = kzoo.registry.build(config)
+    model = kzoo.models.build(config)
     assert model.count_params() > 0
 
 
@@ -133,3 +133,7 @@ def test_wheel_ships_the_zoo_configs(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     for name in ALL_CONFIGS:
         assert f"kzoo/zoo_configs/{name}.yaml" in names
+    # The console script's fast entry ships beside the package.
+    assert "kzoo_cli.py" in names
+    (entry_points,) = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
+    assert "kzoo = kzoo_cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()

@@ -63,7 +63,8 @@ def _assert_only_complete_files(run: Path) -> None:
     """Every final file parses; the only extra files are write_atomic's temporaries."""
     for path in [*run.iterdir(), *(run / "checkpoint").iterdir()]:
         if path.is_dir():
-            assert path.name == "checkpoint", path
+            # tensorboard/: append-only event logs, which TensorBoard reads up to a torn record
+            assert path.name in ("checkpoint", "tensorboard"), path
             continue
         if path.name in (run_dir.MARKER, run_dir.LOCK):  # a killed run's lock file stays, unheld
             continue

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 import kzoo
-from kzoo import configs, recipe, registry
+from kzoo import configs, recipe
+from kzoo.models import factory
 
 SMALL = {"conv_filters": [4], "dense_units": 4, "rnn_units": 4, "head_units": 4, "pool_size": 1}
 
@@ -18,7 +19,7 @@ def ctc_config(loss, metrics=()):
 
 def test_ctc_head_gets_its_blank_in_the_loss_and_token_error_rate():
     config = ctc_config("ctc", ["token_error_rate"])
-    model = recipe.compile_model(registry.build(config), config)
+    model = recipe.compile_model(factory.build(config), config)
     assert model.get_layer("ctc_head").activation.__name__ == "linear"  # logits
     assert model.loss.blank_index == 5  # the head's last class
     x = np.random.default_rng(0).standard_normal((2, 12, 8)).astype("float32")
@@ -29,7 +30,7 @@ def test_ctc_head_gets_its_blank_in_the_loss_and_token_error_rate():
 
 def test_an_explicit_blank_index_is_kept():
     config = ctc_config({"name": "ctc", "blank_index": 0})
-    model = recipe.compile_model(registry.build(config), config)
+    model = recipe.compile_model(factory.build(config), config)
     assert model.loss.blank_index == 0
 
 

@@ -399,3 +399,11 @@ def test_plot_schedule_bad_input(args, match, tmp_path):
 
     with pytest.raises(ValueError, match=match):
         plot_schedule(*args, tmp_path / "x.png")
+
+
+def test_custom_is_speechbrains_name_for_per_epoch():
+    sched = schedules.get({"name": "custom", "values": [0.1, 0.05]}, steps_per_epoch=2, epochs=2)
+    assert isinstance(sched, schedules.PerEpoch)
+    assert [round(float(sched(s)), 4) for s in range(4)] == [0.1, 0.1, 0.05, 0.05]
+    with pytest.raises(ValueError, match="Did you mean 'custom'"):
+        schedules.get({"name": "custon", "values": [0.1]}, steps_per_epoch=2, epochs=1)

@@ -89,6 +89,8 @@ def test_evaluate_writes_metrics(tmp_path, folder):
     assert 0 <= metrics["accuracy"] <= 1
     saved = json.loads((run / "metrics.json").read_text())
     assert saved["evaluations"][f"{folder}:all"]["accuracy"] == pytest.approx(metrics["accuracy"])
+    with pytest.raises(kzoo.ConfigError, match=r"has no best.keras.*model_checkpoint"):
+        training.evaluate(run, source=str(folder), checkpoint="best")
 
 
 def test_evaluate_rejects_a_non_run(tmp_path):
@@ -123,3 +125,47 @@ def test_autoencoder_trains_on_its_inputs(tmp_path, folder):
 def test_bad_targets(tmp_path):
     with pytest.raises(kzoo.ConfigError, match="data.targets"):
         configs.load("mlp", ["data.targets=input"])
+
+
+def _tensorboard_tags(directory) -> set[str]:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    accumulator = EventAccumulator(str(directory))
+    accumulator.Reload()
+    return set(accumulator.Tags()["tensors"]) | set(accumulator.Tags()["scalars"])
+
+
+def test_tensorboard_best_checkpoint_and_csv_logger(tmp_path, folder):
+    callbacks = {"model_checkpoint": {"monitor": "val_accuracy", "mode": "max"}, "csv_logger": {}}
+    path = tiny_config(tmp_path / "c.yaml", epochs=2, callbacks=callbacks)
+    run = tmp_path / "run"
+    training.train(configs.load(path), source=str(folder), output=run, verbose=0)
+    # TensorBoard by default: losses, metrics and the learning rate of every epoch.
+    assert {"epoch_loss", "epoch_accuracy", "epoch_learning_rate"} <= _tensorboard_tags(
+        run / "tensorboard" / "train"
+    )
+    assert "epoch_val_accuracy" in _tensorboard_tags(run / "tensorboard" / "validation") or (
+        "epoch_accuracy" in _tensorboard_tags(run / "tensorboard" / "validation")
+    )
+    best = keras.saving.load_model(run / "best.keras")
+    assert best.output.shape[-1] == 3
+    state = json.loads((run / "checkpoint" / "state.json").read_text())
+    best_seen = max(r["val_accuracy"] for r in state["history"])
+    assert {"best": pytest.approx(best_seen)} in state["callbacks"]
+    assert len((run / "log.csv").read_text().splitlines()) == 3  # header + 2 epochs
+    training.train(
+        configs.load(path), source=str(folder), output=run, resume=True, epochs=3, verbose=0
+    )
+    rows = (run / "log.csv").read_text().splitlines()
+    assert [r.split(",")[0] for r in rows[1:]] == ["0", "1", "2"]  # appended, not restarted
+    best_metrics = training.evaluate(run, source=str(folder), split="all", checkpoint="best")
+    saved = json.loads((run / "metrics.json").read_text())["evaluations"]
+    assert saved[f"{folder}:all:best"] == pytest.approx(best_metrics)
+
+
+def test_tensorboard_can_be_turned_off(tmp_path, folder):
+    path = tiny_config(tmp_path / "c.yaml", tensorboard=False)
+    training.train(configs.load(path), source=str(folder), output=tmp_path / "run", verbose=0)
+    assert not (tmp_path / "run" / "tensorboard").exists()
+    with pytest.raises(kzoo.ConfigError, match=r"train.tensorboard.*Received: 'often'"):
+        configs.load(path, ["train.tensorboard=often"])

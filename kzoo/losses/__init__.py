@@ -83,9 +83,14 @@ LOSSES: dict = {
     "confidence_penalty": EntropyRegularizedCrossentropy,
 }
 
+# Short names, and SpeechBrain's: its `nll` is the negative log-likelihood of the true
+# class (kzoo's classifiers output probabilities, so it is the sparse cross-entropy), its
+# `l1` the mean absolute error.
 _ALIASES = {
     "mse": keras.losses.MeanSquaredError,
     "mae": keras.losses.MeanAbsoluteError,
+    "nll": keras.losses.SparseCategoricalCrossentropy,
+    "l1": keras.losses.MeanAbsoluteError,
 }
 
 

@@ -16,6 +16,7 @@ from kzoo.models import (  # noqa: F401  (registers the builders)
     text,
     transformer,
 )
-from kzoo.registry import describe, get, list, register
+from kzoo.models.factory import build, card, describe, get
+from kzoo.registry import list, register
 
-__all__ = ["describe", "get", "list", "register"]
+__all__ = ["build", "card", "describe", "get", "list", "register"]

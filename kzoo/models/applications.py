@@ -18,6 +18,7 @@ from kzoo.registry import register
 
 
 def _application(
+    *,
     name: str,
     constructor,
     min_size: int,
@@ -121,24 +122,6 @@ def _application(
     return keras.Model(inputs, outputs, name=f"{name}_classifier")
 
 
-_ARGS = """
-        input_shape: (height, width) (a channel axis is added) or (height, width,
-            channels).
-        num_classes: output classes (or values, for a regression head).
-        weights: None (random initialisation) or the path of a weights file for this
-            architecture; "imagenet" raises, as downloads are unavailable offline.
-            With weights, a one-channel input is repeated to three channels. Inputs must
-            be preprocessed as those weights expect (`keras.applications.*.preprocess_input`).
-        include_top: keep the architecture's own classifier (softmax over `num_classes`);
-            False puts global `pooling`, dropout and the kzoo `head` on the features.
-        freeze: make the backbone untrainable (transfer learning); with include_top=True
-            its final classifier layer stays trainable.
-        resize: (height, width) to resize the inputs to inside the model, or None.
-        pooling: "average" or "max", global pooling of the features (include_top=False).
-        dropout: dropout before the head (include_top=False).
-        head: "classification", "regression" or "embedding" (include_top=False)."""
-
-
 @register("resnet50")
 def resnet50(
     input_shape=(32, 32, 3),
@@ -158,13 +141,44 @@ def resnet50(
         K. He, X. Zhang, S. Ren and J. Sun, "Deep Residual Learning for Image
         Recognition", CVPR 2016, https://arxiv.org/abs/1512.03385.
 
-    Args:{args}{batch_norm}
+    Args:
+        input_shape: (height, width) (a channel axis is added) or (height, width,
+            channels).
+        num_classes: output classes (or values, for a regression head).
+        weights: None (random initialisation) or the path of a weights file for this
+            architecture; "imagenet" raises, as downloads are unavailable offline.
+            With weights, a one-channel input is repeated to three channels. Inputs must
+            be preprocessed as those weights expect (`keras.applications.*.preprocess_input`).
+        include_top: keep the architecture's own classifier (softmax over `num_classes`);
+            False puts global `pooling`, dropout and the kzoo `head` on the features.
+        freeze: make the backbone untrainable (transfer learning); with include_top=True
+            its final classifier layer stays trainable.
+        resize: (height, width) to resize the inputs to inside the model, or None.
+        pooling: "average" or "max", global pooling of the features (include_top=False).
+        dropout: dropout before the head (include_top=False).
+        head: "classification", "regression" or "embedding" (include_top=False).
+        batch_norm_momentum: the momentum of every BatchNormalization layer of the
+            backbone, or None (default) to keep the architecture's own (0.99; 0.999 in
+            MobileNetV2). Training from scratch on a small data set wants a faster one,
+            e.g. 0.9: at 0.999 the moving statistics trail the weights by about a
+            thousand steps, and inference-mode accuracy can sit at chance for many
+            epochs while training accuracy climbs.
     """
     return _application(
-        "resnet50", keras.applications.ResNet50, 32, input_shape, num_classes, weights,
-        include_top, freeze, resize, pooling, dropout, head,
+        name="resnet50",
+        constructor=keras.applications.ResNet50,
+        min_size=32,
+        input_shape=input_shape,
+        num_classes=num_classes,
+        weights=weights,
+        include_top=include_top,
+        freeze=freeze,
+        resize=resize,
+        pooling=pooling,
+        dropout=dropout,
+        head=head,
         batch_norm_momentum=batch_norm_momentum,
-    )  # fmt: skip
+    )
 
 
 @register("vgg16")
@@ -185,12 +199,37 @@ def vgg16(
         K. Simonyan and A. Zisserman, "Very Deep Convolutional Networks for Large-Scale
         Image Recognition", ICLR 2015, https://arxiv.org/abs/1409.1556.
 
-    Args:{args}
+    Args:
+        input_shape: (height, width) (a channel axis is added) or (height, width,
+            channels).
+        num_classes: output classes (or values, for a regression head).
+        weights: None (random initialisation) or the path of a weights file for this
+            architecture; "imagenet" raises, as downloads are unavailable offline.
+            With weights, a one-channel input is repeated to three channels. Inputs must
+            be preprocessed as those weights expect (`keras.applications.*.preprocess_input`).
+        include_top: keep the architecture's own classifier (softmax over `num_classes`);
+            False puts global `pooling`, dropout and the kzoo `head` on the features.
+        freeze: make the backbone untrainable (transfer learning); with include_top=True
+            its final classifier layer stays trainable.
+        resize: (height, width) to resize the inputs to inside the model, or None.
+        pooling: "average" or "max", global pooling of the features (include_top=False).
+        dropout: dropout before the head (include_top=False).
+        head: "classification", "regression" or "embedding" (include_top=False).
     """
     return _application(
-        "vgg16", keras.applications.VGG16, 32, input_shape, num_classes, weights,
-        include_top, freeze, resize, pooling, dropout, head,
-    )  # fmt: skip
+        name="vgg16",
+        constructor=keras.applications.VGG16,
+        min_size=32,
+        input_shape=input_shape,
+        num_classes=num_classes,
+        weights=weights,
+        include_top=include_top,
+        freeze=freeze,
+        resize=resize,
+        pooling=pooling,
+        dropout=dropout,
+        head=head,
+    )
 
 
 @register("inception_v3")
@@ -213,13 +252,44 @@ def inception_v3(
         Inception Architecture for Computer Vision", CVPR 2016,
         https://arxiv.org/abs/1512.00567.
 
-    Args:{args}{batch_norm}
+    Args:
+        input_shape: (height, width) (a channel axis is added) or (height, width,
+            channels).
+        num_classes: output classes (or values, for a regression head).
+        weights: None (random initialisation) or the path of a weights file for this
+            architecture; "imagenet" raises, as downloads are unavailable offline.
+            With weights, a one-channel input is repeated to three channels. Inputs must
+            be preprocessed as those weights expect (`keras.applications.*.preprocess_input`).
+        include_top: keep the architecture's own classifier (softmax over `num_classes`);
+            False puts global `pooling`, dropout and the kzoo `head` on the features.
+        freeze: make the backbone untrainable (transfer learning); with include_top=True
+            its final classifier layer stays trainable.
+        resize: (height, width) to resize the inputs to inside the model, or None.
+        pooling: "average" or "max", global pooling of the features (include_top=False).
+        dropout: dropout before the head (include_top=False).
+        head: "classification", "regression" or "embedding" (include_top=False).
+        batch_norm_momentum: the momentum of every BatchNormalization layer of the
+            backbone, or None (default) to keep the architecture's own (0.99; 0.999 in
+            MobileNetV2). Training from scratch on a small data set wants a faster one,
+            e.g. 0.9: at 0.999 the moving statistics trail the weights by about a
+            thousand steps, and inference-mode accuracy can sit at chance for many
+            epochs while training accuracy climbs.
     """
     return _application(
-        "inception_v3", keras.applications.InceptionV3, 75, input_shape, num_classes,
-        weights, include_top, freeze, resize, pooling, dropout, head,
+        name="inception_v3",
+        constructor=keras.applications.InceptionV3,
+        min_size=75,
+        input_shape=input_shape,
+        num_classes=num_classes,
+        weights=weights,
+        include_top=include_top,
+        freeze=freeze,
+        resize=resize,
+        pooling=pooling,
+        dropout=dropout,
+        head=head,
         batch_norm_momentum=batch_norm_momentum,
-    )  # fmt: skip
+    )
 
 
 @register("mobilenet_v2")
@@ -243,7 +313,28 @@ def mobilenet_v2(
         Inverted Residuals and Linear Bottlenecks", CVPR 2018,
         https://arxiv.org/abs/1801.04381.
 
-    Args:{args}{batch_norm}
+    Args:
+        input_shape: (height, width) (a channel axis is added) or (height, width,
+            channels).
+        num_classes: output classes (or values, for a regression head).
+        weights: None (random initialisation) or the path of a weights file for this
+            architecture; "imagenet" raises, as downloads are unavailable offline.
+            With weights, a one-channel input is repeated to three channels. Inputs must
+            be preprocessed as those weights expect (`keras.applications.*.preprocess_input`).
+        include_top: keep the architecture's own classifier (softmax over `num_classes`);
+            False puts global `pooling`, dropout and the kzoo `head` on the features.
+        freeze: make the backbone untrainable (transfer learning); with include_top=True
+            its final classifier layer stays trainable.
+        resize: (height, width) to resize the inputs to inside the model, or None.
+        pooling: "average" or "max", global pooling of the features (include_top=False).
+        dropout: dropout before the head (include_top=False).
+        head: "classification", "regression" or "embedding" (include_top=False).
+        batch_norm_momentum: the momentum of every BatchNormalization layer of the
+            backbone, or None (default) to keep the architecture's own (0.99; 0.999 in
+            MobileNetV2). Training from scratch on a small data set wants a faster one,
+            e.g. 0.9: at 0.999 the moving statistics trail the weights by about a
+            thousand steps, and inference-mode accuracy can sit at chance for many
+            epochs while training accuracy climbs.
         alpha: width multiplier (0.35, 0.5, 0.75, 1.0, 1.3 or 1.4 have published
             weights).
     """
@@ -252,22 +343,18 @@ def mobilenet_v2(
             f"Argument `alpha` must be a positive width multiplier. Received: alpha={alpha!r}."
         )
     return _application(
-        "mobilenet_v2", keras.applications.MobileNetV2, 32, input_shape, num_classes,
-        weights, include_top, freeze, resize, pooling, dropout, head, alpha=alpha,
+        name="mobilenet_v2",
+        constructor=keras.applications.MobileNetV2,
+        min_size=32,
+        input_shape=input_shape,
+        num_classes=num_classes,
+        weights=weights,
+        include_top=include_top,
+        freeze=freeze,
+        resize=resize,
+        pooling=pooling,
+        dropout=dropout,
+        head=head,
+        alpha=alpha,
         batch_norm_momentum=batch_norm_momentum,
-    )  # fmt: skip
-
-
-_BATCH_NORM = """
-        batch_norm_momentum: the momentum of every BatchNormalization layer of the
-            backbone, or None (default) to keep the architecture's own (0.99; 0.999 in
-            MobileNetV2). Training from scratch on a small data set wants a faster one,
-            e.g. 0.9: at 0.999 the moving statistics trail the weights by about a
-            thousand steps, and inference-mode accuracy can sit at chance for many
-            epochs while training accuracy climbs."""
-
-for _builder in (resnet50, vgg16, inception_v3, mobilenet_v2):
-    _builder.__doc__ = _builder.__doc__.replace("{args}", _ARGS).replace(
-        "{batch_norm}", _BATCH_NORM
     )
-del _builder

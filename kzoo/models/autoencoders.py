@@ -32,6 +32,7 @@ def _check_sizes(**sizes):
 
 
 def _build(
+    *,
     name: str,
     input_shape,
     architecture: str,
@@ -138,22 +139,6 @@ def _build(
     return keras.Model(inputs, outputs, name=name)
 
 
-_ARGS = """
-        input_shape: shape of one example; every axis fixed.
-        num_classes: unused by the reconstruction; kept so every zoo model takes it
-            (must still be a positive integer).
-        architecture: "dense" (flatten -> Dense layers) or "conv" (strided Conv1D over
-            (time, features) or Conv2D over (height, width, channels), mirrored by
-            transposed convolutions).
-        units: widths of the encoder's Dense layers, or filters of its conv layers; the
-            decoder mirrors them.
-        latent_dim: size of the code.
-        kernel_size: conv kernel size ("conv").
-        activation: hidden activation by name.
-        output_activation: activation of the reconstruction ("linear" for features,
-            "sigmoid" for data in [0, 1])."""
-
-
 @register("autoencoder")
 def autoencoder(
     input_shape=(31, 40),
@@ -171,13 +156,32 @@ def autoencoder(
         G. E. Hinton and R. R. Salakhutdinov, "Reducing the Dimensionality of Data with
         Neural Networks", Science 313, 2006.
 
-    Args:{args}
+    Args:
+        input_shape: shape of one example; every axis fixed.
+        num_classes: unused by the reconstruction; kept so every zoo model takes it
+            (must still be a positive integer).
+        architecture: "dense" (flatten -> Dense layers) or "conv" (strided Conv1D over
+            (time, features) or Conv2D over (height, width, channels), mirrored by
+            transposed convolutions).
+        units: widths of the encoder's Dense layers, or filters of its conv layers; the
+            decoder mirrors them.
+        latent_dim: size of the code.
+        kernel_size: conv kernel size ("conv").
+        activation: hidden activation by name.
+        output_activation: activation of the reconstruction ("linear" for features,
+            "sigmoid" for data in [0, 1]).
     """
     heads.check_num_classes(num_classes)
     return _build(
-        "autoencoder", input_shape, architecture, units, latent_dim, kernel_size, activation,
-        output_activation,
-    )  # fmt: skip
+        name="autoencoder",
+        input_shape=input_shape,
+        architecture=architecture,
+        units=units,
+        latent_dim=latent_dim,
+        kernel_size=kernel_size,
+        activation=activation,
+        output_activation=output_activation,
+    )
 
 
 @register("denoising_autoencoder")
@@ -199,7 +203,20 @@ def denoising_autoencoder(
         P. Vincent, H. Larochelle, Y. Bengio and P.-A. Manzagol, "Extracting and
         Composing Robust Features with Denoising Autoencoders", ICML 2008.
 
-    Args:{args}
+    Args:
+        input_shape: shape of one example; every axis fixed.
+        num_classes: unused by the reconstruction; kept so every zoo model takes it
+            (must still be a positive integer).
+        architecture: "dense" (flatten -> Dense layers) or "conv" (strided Conv1D over
+            (time, features) or Conv2D over (height, width, channels), mirrored by
+            transposed convolutions).
+        units: widths of the encoder's Dense layers, or filters of its conv layers; the
+            decoder mirrors them.
+        latent_dim: size of the code.
+        kernel_size: conv kernel size ("conv").
+        activation: hidden activation by name.
+        output_activation: activation of the reconstruction ("linear" for features,
+            "sigmoid" for data in [0, 1]).
         noise_stddev: standard deviation of the Gaussian corruption (training only).
         seed: seed of the corruption noise.
     """
@@ -210,9 +227,17 @@ def denoising_autoencoder(
             f"corruption). Received: noise_stddev={noise_stddev!r}."
         )
     return _build(
-        "denoising_autoencoder", input_shape, architecture, units, latent_dim, kernel_size,
-        activation, output_activation, noise_stddev=noise_stddev, seed=seed,
-    )  # fmt: skip
+        name="denoising_autoencoder",
+        input_shape=input_shape,
+        architecture=architecture,
+        units=units,
+        latent_dim=latent_dim,
+        kernel_size=kernel_size,
+        activation=activation,
+        output_activation=output_activation,
+        noise_stddev=noise_stddev,
+        seed=seed,
+    )
 
 
 @register("sparse_autoencoder")
@@ -237,7 +262,20 @@ def sparse_autoencoder(
         A. Ng, "Sparse autoencoder", CS294A lecture notes, Stanford, 2011; A. Makhzani
         and B. Frey, "k-Sparse Autoencoders", ICLR 2014 (the L1 variant as baseline).
 
-    Args:{args}
+    Args:
+        input_shape: shape of one example; every axis fixed.
+        num_classes: unused by the reconstruction; kept so every zoo model takes it
+            (must still be a positive integer).
+        architecture: "dense" (flatten -> Dense layers) or "conv" (strided Conv1D over
+            (time, features) or Conv2D over (height, width, channels), mirrored by
+            transposed convolutions).
+        units: widths of the encoder's Dense layers, or filters of its conv layers; the
+            decoder mirrors them.
+        latent_dim: size of the code.
+        kernel_size: conv kernel size ("conv").
+        activation: hidden activation by name.
+        output_activation: activation of the reconstruction ("linear" for features,
+            "sigmoid" for data in [0, 1]).
         sparsity: weight of the L1 penalty on the code.
     """
     heads.check_num_classes(num_classes)
@@ -247,9 +285,16 @@ def sparse_autoencoder(
             f"penalty). Received: sparsity={sparsity!r}."
         )
     return _build(
-        "sparse_autoencoder", input_shape, architecture, units, latent_dim, kernel_size,
-        activation, output_activation, sparsity=sparsity,
-    )  # fmt: skip
+        name="sparse_autoencoder",
+        input_shape=input_shape,
+        architecture=architecture,
+        units=units,
+        latent_dim=latent_dim,
+        kernel_size=kernel_size,
+        activation=activation,
+        output_activation=output_activation,
+        sparsity=sparsity,
+    )
 
 
 @register("vae")
@@ -276,7 +321,20 @@ def vae(
         D. P. Kingma and M. Welling, "Auto-Encoding Variational Bayes", ICLR 2014,
         https://arxiv.org/abs/1312.6114.
 
-    Args:{args}
+    Args:
+        input_shape: shape of one example; every axis fixed.
+        num_classes: unused by the reconstruction; kept so every zoo model takes it
+            (must still be a positive integer).
+        architecture: "dense" (flatten -> Dense layers) or "conv" (strided Conv1D over
+            (time, features) or Conv2D over (height, width, channels), mirrored by
+            transposed convolutions).
+        units: widths of the encoder's Dense layers, or filters of its conv layers; the
+            decoder mirrors them.
+        latent_dim: size of the code.
+        kernel_size: conv kernel size ("conv").
+        activation: hidden activation by name.
+        output_activation: activation of the reconstruction ("linear" for features,
+            "sigmoid" for data in [0, 1]).
         kl_weight: weight of the KL term; None uses 2 / (number of input values), which
             makes `mse + KL` the negative ELBO of a unit-variance Gaussian decoder divided
             by half the input size.
@@ -284,11 +342,15 @@ def vae(
     """
     heads.check_num_classes(num_classes)
     return _build(
-        "vae", input_shape, architecture, units, latent_dim, kernel_size, activation,
-        output_activation, variational=True, kl_weight=kl_weight, seed=seed,
-    )  # fmt: skip
-
-
-for _builder in (autoencoder, denoising_autoencoder, sparse_autoencoder, vae):
-    _builder.__doc__ = _builder.__doc__.replace("{args}", _ARGS)
-del _builder
+        name="vae",
+        input_shape=input_shape,
+        architecture=architecture,
+        units=units,
+        latent_dim=latent_dim,
+        kernel_size=kernel_size,
+        activation=activation,
+        output_activation=output_activation,
+        variational=True,
+        kl_weight=kl_weight,
+        seed=seed,
+    )

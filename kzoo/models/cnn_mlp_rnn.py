@@ -51,7 +51,8 @@ def cnn_mlp_rnn(
         bidirectional: whether each recurrent layer reads both ways.
         head_units: width of the MLP before the output.
         activation: activation by name.
-        normalization: "batch", "layer" or None.
+        normalization: "batch", "layer", "group", "instance", "lrn", None, or "weight"
+            (weight normalization of each Dense/Conv layer instead of a layer after it).
         dropout: dropout after the MLPs and between recurrent layers.
         head: "classification" (pools over time), "regression", "embedding", or "ctc"
             (a per-frame output for CTC training).
@@ -76,14 +77,14 @@ def cnn_mlp_rnn(
         blocks = len(conv_filters) if pool_size > 1 else 0
         mask = kzoo_layers.PaddingMask(pool_size, blocks, name="padding_mask")(inputs)
     for i, filters in enumerate(conv_filters):
-        x = keras.layers.Conv1D(filters, kernel_size, padding="same", name=f"conv{i}")(x)
-        x = parts.normalization(normalization, f"conv{i}_norm")(x)
+        conv = keras.layers.Conv1D(filters, kernel_size, padding="same", name=f"conv{i}")
+        x = parts.normalized(conv, normalization, f"conv{i}_norm")(x)
         x = parts.activation(activation, f"conv{i}_act")(x)
         if pool_size > 1:
             x = keras.layers.MaxPooling1D(pool_size, padding="same", name=f"conv{i}_pool")(x)
     # x: (batch, time / pool_size ** blocks, filters)
-    x = keras.layers.Dense(dense_units, name="dense_in")(x)
-    x = parts.normalization(normalization, "dense_in_norm")(x)
+    dense_in = keras.layers.Dense(dense_units, name="dense_in")
+    x = parts.normalized(dense_in, normalization, "dense_in_norm")(x)
     x = parts.activation(activation, "dense_in_act")(x)
     x = keras.layers.Dropout(dropout, name="dense_in_dropout")(x)
     for i in range(rnn_layers):
@@ -91,8 +92,8 @@ def cnn_mlp_rnn(
             rnn, rnn_units, f"{rnn}{i}", True, bidirectional, dropout if i else 0.0
         )(x, mask=mask)
     # x: (batch, frames, rnn_units * directions)
-    x = keras.layers.Dense(head_units, name="dense_out")(x)
-    x = parts.normalization(normalization, "dense_out_norm")(x)
+    dense_out = keras.layers.Dense(head_units, name="dense_out")
+    x = parts.normalized(dense_out, normalization, "dense_out_norm")(x)
     x = parts.activation(activation, "dense_out_act")(x)
     x = keras.layers.Dropout(dropout, name="dense_out_dropout")(x)
     outputs = heads.apply(x, head, num_classes, sequence=True, mask=mask)

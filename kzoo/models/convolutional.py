@@ -97,8 +97,8 @@ def conv_stack(
                 "Use fewer `filters`, padding='same', smaller `strides`/`pool_size`, or a "
                 "larger `input_shape`."
             )
-        x = conv(width, kernel_size, strides=strides, padding=padding, name=f"conv{i}")(x)
-        x = parts.normalization(normalization, f"conv{i}_norm")(x)
+        layer = conv(width, kernel_size, strides=strides, padding=padding, name=f"conv{i}")
+        x = parts.normalized(layer, normalization, f"conv{i}_norm")(x)
         x = parts.activation(activation, f"conv{i}_act")(x)
         if pooling != "none" and pool_size > 1:
             x = pool[pooling][rank](pool_size, padding="same", name=f"conv{i}_pool")(x)
@@ -153,7 +153,8 @@ def cnn(
         padding: "same" or "valid", for the convolutions.
         pooling: "max", "average" or "none", after each conv block.
         pool_size: pooling window and stride.
-        normalization: "batch", "layer" or None.
+        normalization: "batch", "layer", "group", "instance", "lrn", None, or "weight"
+            (weight normalization of each Dense/Conv layer instead of a layer after it).
         activation: activation by name.
         dropout: dropout after each block and the dense layer.
         global_pooling: "average", "max" or "flatten", from feature maps to a vector.
@@ -204,7 +205,8 @@ def cnn1d(
         padding: "same" or "valid", for the convolutions.
         pooling: "max", "average" or "none", after each conv block.
         pool_size: pooling window and stride.
-        normalization: "batch", "layer" or None.
+        normalization: "batch", "layer", "group", "instance", "lrn", None, or "weight"
+            (weight normalization of each Dense/Conv layer instead of a layer after it).
         activation: activation by name.
         dropout: dropout after each block and the dense layer.
         global_pooling: "average", "max" or "flatten", from feature maps to a vector.

@@ -28,7 +28,8 @@ def mlp(
         num_classes: output classes (or values, for a regression head).
         units: width of each hidden layer.
         activation: hidden activation, by name (`kzoo.layers.activation`).
-        normalization: "batch", "layer" or None.
+        normalization: "batch", "layer", "group", "instance", "lrn", None, or "weight"
+            (weight normalization of each Dense/Conv layer instead of a layer after it).
         dropout: dropout rate after each hidden layer.
         head: "classification", "regression" or "embedding".
     """
@@ -36,8 +37,8 @@ def mlp(
     inputs = keras.Input(tuple(input_shape), name="inputs")
     x = keras.layers.Flatten(name="flatten")(inputs) if len(input_shape) > 1 else inputs
     for i, width in enumerate(units):
-        x = keras.layers.Dense(width, name=f"dense{i}")(x)  # (batch, width)
-        x = parts.normalization(normalization, f"dense{i}_norm")(x)
+        dense = keras.layers.Dense(width, name=f"dense{i}")
+        x = parts.normalized(dense, normalization, f"dense{i}_norm")(x)  # (batch, width)
         x = parts.activation(activation, f"dense{i}_act")(x)
         x = keras.layers.Dropout(dropout, name=f"dense{i}_dropout")(x)
     outputs = heads.apply(x, head, num_classes)

@@ -26,6 +26,28 @@ def normalization(kind: str | None, layer_name: str) -> keras.layers.Layer:
     return kzoo_layers.normalization(kind, name=layer_name)
 
 
+def normalized(layer: keras.layers.Layer, kind, norm_name: str):
+    """`layer` then the normalization `kind`, as one callable; `"weight"` wraps `layer` instead.
+
+    Weight normalization reparametrizes the Dense/Conv layer's own kernel rather than
+    normalizing its outputs, so it replaces the layer where the others follow it.
+
+    >>> import keras, numpy as np
+    >>> step = normalized(keras.layers.Dense(3, name="dense0"), "weight", "dense0_norm")
+    >>> tuple(step(np.ones((2, 4), "float32")).shape), step.name
+    ((2, 3), 'dense0_norm')
+    """
+    if _is_weight(kind):
+        return kzoo_layers.normalization(kind, layer=layer, name=norm_name)
+    norm = normalization(kind, norm_name)
+    return lambda x: norm(layer(x))
+
+
+def _is_weight(kind) -> bool:
+    name = kind.get("name") if isinstance(kind, dict) else kind
+    return isinstance(name, str) and name.lower() in ("weight", "weight_normalization")
+
+
 def recurrent(
     kind: str,
     units: int,

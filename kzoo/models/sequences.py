@@ -24,6 +24,7 @@ def _check_positive(name: str, value) -> int:
 
 
 def recurrent_classifier(
+    *,
     name: str,
     rnn: str,
     input_shape,
@@ -55,22 +56,6 @@ def recurrent_classifier(
     return keras.Model(inputs, outputs, name=name)
 
 
-_ARGS_DOC = """
-    Args:
-        input_shape: (time, features); time may be None. Frames that are all zero
-            (padding) are masked.
-        num_classes: output classes (for "ctc", the tokens without the blank).
-        units: units of each recurrent layer (per direction).
-        num_layers: how many recurrent layers are stacked.
-        bidirectional: whether each recurrent layer reads both ways.
-        dropout: input dropout of the stacked layers after the first, and before the head.
-        dense_units: width of a dense layer after the recurrent stack (0 leaves it out).
-        activation: activation of that dense layer, by name.
-        head: "classification" (masked mean over time), "regression", "embedding", or
-            "ctc" (per-frame outputs for CTC training).
-"""
-
-
 @register("rnn")
 def rnn(
     input_shape=(None, 40),
@@ -87,11 +72,33 @@ def rnn(
 
     Reference:
         J. L. Elman, "Finding Structure in Time", Cognitive Science 14, 1990.
+
+    Args:
+        input_shape: (time, features); time may be None. Frames that are all zero
+            (padding) are masked.
+        num_classes: output classes (for "ctc", the tokens without the blank).
+        units: units of each recurrent layer (per direction).
+        num_layers: how many recurrent layers are stacked.
+        bidirectional: whether each recurrent layer reads both ways.
+        dropout: input dropout of the stacked layers after the first, and before the head.
+        dense_units: width of a dense layer after the recurrent stack (0 leaves it out).
+        activation: activation of that dense layer, by name.
+        head: "classification" (masked mean over time), "regression", "embedding", or
+            "ctc" (per-frame outputs for CTC training).
     """
     return recurrent_classifier(
-        "rnn", "simple_rnn", input_shape, num_classes, units, num_layers, bidirectional,
-        dropout, dense_units, activation, head,
-    )  # fmt: skip
+        name="rnn",
+        rnn="simple_rnn",
+        input_shape=input_shape,
+        num_classes=num_classes,
+        units=units,
+        num_layers=num_layers,
+        bidirectional=bidirectional,
+        dropout=dropout,
+        dense_units=dense_units,
+        activation=activation,
+        head=head,
+    )
 
 
 @register("gru")
@@ -111,11 +118,33 @@ def gru(
     Reference:
         K. Cho et al., "Learning Phrase Representations using RNN Encoder-Decoder for
         Statistical Machine Translation", EMNLP 2014, https://arxiv.org/abs/1406.1078.
+
+    Args:
+        input_shape: (time, features); time may be None. Frames that are all zero
+            (padding) are masked.
+        num_classes: output classes (for "ctc", the tokens without the blank).
+        units: units of each recurrent layer (per direction).
+        num_layers: how many recurrent layers are stacked.
+        bidirectional: whether each recurrent layer reads both ways.
+        dropout: input dropout of the stacked layers after the first, and before the head.
+        dense_units: width of a dense layer after the recurrent stack (0 leaves it out).
+        activation: activation of that dense layer, by name.
+        head: "classification" (masked mean over time), "regression", "embedding", or
+            "ctc" (per-frame outputs for CTC training).
     """
     return recurrent_classifier(
-        "gru", "gru", input_shape, num_classes, units, num_layers, bidirectional,
-        dropout, dense_units, activation, head,
-    )  # fmt: skip
+        name="gru",
+        rnn="gru",
+        input_shape=input_shape,
+        num_classes=num_classes,
+        units=units,
+        num_layers=num_layers,
+        bidirectional=bidirectional,
+        dropout=dropout,
+        dense_units=dense_units,
+        activation=activation,
+        head=head,
+    )
 
 
 @register("lstm")
@@ -135,11 +164,33 @@ def lstm(
     Reference:
         S. Hochreiter and J. Schmidhuber, "Long Short-Term Memory", Neural Computation
         9(8), 1997.
+
+    Args:
+        input_shape: (time, features); time may be None. Frames that are all zero
+            (padding) are masked.
+        num_classes: output classes (for "ctc", the tokens without the blank).
+        units: units of each recurrent layer (per direction).
+        num_layers: how many recurrent layers are stacked.
+        bidirectional: whether each recurrent layer reads both ways.
+        dropout: input dropout of the stacked layers after the first, and before the head.
+        dense_units: width of a dense layer after the recurrent stack (0 leaves it out).
+        activation: activation of that dense layer, by name.
+        head: "classification" (masked mean over time), "regression", "embedding", or
+            "ctc" (per-frame outputs for CTC training).
     """
     return recurrent_classifier(
-        "lstm", "lstm", input_shape, num_classes, units, num_layers, bidirectional,
-        dropout, dense_units, activation, head,
-    )  # fmt: skip
+        name="lstm",
+        rnn="lstm",
+        input_shape=input_shape,
+        num_classes=num_classes,
+        units=units,
+        num_layers=num_layers,
+        bidirectional=bidirectional,
+        dropout=dropout,
+        dense_units=dense_units,
+        activation=activation,
+        head=head,
+    )
 
 
 @register("bilstm")
@@ -159,11 +210,32 @@ def bilstm(
         A. Graves and J. Schmidhuber, "Framewise phoneme classification with
         bidirectional LSTM and other neural network architectures", Neural Networks
         18(5-6), 2005.
+
+    Args:
+        input_shape: (time, features); time may be None. Frames that are all zero
+            (padding) are masked.
+        num_classes: output classes (for "ctc", the tokens without the blank).
+        units: units of each recurrent layer (per direction).
+        num_layers: how many recurrent layers are stacked.
+        dropout: input dropout of the stacked layers after the first, and before the head.
+        dense_units: width of a dense layer after the recurrent stack (0 leaves it out).
+        activation: activation of that dense layer, by name.
+        head: "classification" (masked mean over time), "regression", "embedding", or
+            "ctc" (per-frame outputs for CTC training).
     """
     return recurrent_classifier(
-        "bilstm", "lstm", input_shape, num_classes, units, num_layers, True,
-        dropout, dense_units, activation, head,
-    )  # fmt: skip
+        name="bilstm",
+        rnn="lstm",
+        input_shape=input_shape,
+        num_classes=num_classes,
+        units=units,
+        num_layers=num_layers,
+        bidirectional=True,
+        dropout=dropout,
+        dense_units=dense_units,
+        activation=activation,
+        head=head,
+    )
 
 
 @register("stacked_lstm")
@@ -183,11 +255,33 @@ def stacked_lstm(
     Reference:
         A. Graves, A. Mohamed and G. Hinton, "Speech Recognition with Deep Recurrent
         Neural Networks", ICASSP 2013, https://arxiv.org/abs/1303.5778.
+
+    Args:
+        input_shape: (time, features); time may be None. Frames that are all zero
+            (padding) are masked.
+        num_classes: output classes (for "ctc", the tokens without the blank).
+        units: units of each recurrent layer (per direction).
+        num_layers: how many recurrent layers are stacked.
+        bidirectional: whether each recurrent layer reads both ways.
+        dropout: input dropout of the stacked layers after the first, and before the head.
+        dense_units: width of a dense layer after the recurrent stack (0 leaves it out).
+        activation: activation of that dense layer, by name.
+        head: "classification" (masked mean over time), "regression", "embedding", or
+            "ctc" (per-frame outputs for CTC training).
     """
     return recurrent_classifier(
-        "stacked_lstm", "lstm", input_shape, num_classes, units, num_layers, bidirectional,
-        dropout, dense_units, activation, head,
-    )  # fmt: skip
+        name="stacked_lstm",
+        rnn="lstm",
+        input_shape=input_shape,
+        num_classes=num_classes,
+        units=units,
+        num_layers=num_layers,
+        bidirectional=bidirectional,
+        dropout=dropout,
+        dense_units=dense_units,
+        activation=activation,
+        head=head,
+    )
 
 
 @register("ligru")
@@ -214,20 +308,31 @@ def ligru(
         for Speech Recognition", IEEE TETCI 2(2), 2018, https://arxiv.org/abs/1803.10225;
         A. Moumen and T. Parcollet, "Stabilising and Accelerating Light Gated Recurrent
         Units for Automatic Speech Recognition", ICASSP 2023.
+
+    Args:
+        input_shape: (time, features); time may be None. Frames that are all zero
+            (padding) are masked.
+        num_classes: output classes (for "ctc", the tokens without the blank).
+        units: units of each recurrent layer (per direction).
+        num_layers: how many recurrent layers are stacked.
+        bidirectional: whether each recurrent layer reads both ways.
+        dropout: input dropout of the stacked layers after the first, and before the head.
+        dense_units: width of a dense layer after the recurrent stack (0 leaves it out).
+        activation: activation of that dense layer, by name.
+        head: "classification" (masked mean over time), "regression", "embedding", or
+            "ctc" (per-frame outputs for CTC training).
+        stabilised: use SLiGRU instead of Li-GRU.
     """
     return recurrent_classifier(
-        "ligru", "sligru" if stabilised else "ligru", input_shape, num_classes, units,
-        num_layers, bidirectional, dropout, dense_units, activation, head,
-    )  # fmt: skip
-
-
-for _builder in (rnn, gru, lstm, bilstm, stacked_lstm, ligru):
-    _doc = _ARGS_DOC
-    if _builder is bilstm:
-        _doc = _doc.replace(
-            "        bidirectional: whether each recurrent layer reads both ways.\n", ""
-        )
-    if _builder is ligru:
-        _doc += "        stabilised: use SLiGRU instead of Li-GRU.\n"
-    _builder.__doc__ = _builder.__doc__.rstrip() + "\n" + _doc
-del _builder, _doc
+        name="ligru",
+        rnn="sligru" if stabilised else "ligru",
+        input_shape=input_shape,
+        num_classes=num_classes,
+        units=units,
+        num_layers=num_layers,
+        bidirectional=bidirectional,
+        dropout=dropout,
+        dense_units=dense_units,
+        activation=activation,
+        head=head,
+    )

@@ -9,13 +9,14 @@ import keras
 from kzoo.errors import check_choice
 from kzoo.models import heads, parts
 from kzoo.models.transformer import (
+    ATTENTIONS,
     SinusoidalPositionalEncoding,
     check_encoder_sizes,
     encoder_layer,
 )
 from kzoo.registry import register
 
-ENCODERS = (*parts.RECURRENT, "multi_head", "additive")
+ENCODERS = (*parts.RECURRENT, *ATTENTIONS)
 
 
 @register("text_classifier")
@@ -51,7 +52,8 @@ def text_classifier(
         vocab_size: number of token ids, padding (0) included.
         embedding_dim: width of the token embeddings.
         encoder: "gru", "lstm", "simple_rnn", "ligru", "sligru" (recurrent), or
-            "multi_head" / "additive" (Transformer encoder layers with that attention).
+            "multi_head" / "scaled_dot_product" / "additive" (Transformer encoder layers
+            with that attention, see `kzoo.models.transformer`).
         units: recurrent units per direction, or the feed-forward width of the
             attention layers.
         num_layers: stacked encoder layers.

@@ -7,11 +7,12 @@ import math
 import keras
 from keras import ops
 
+from kzoo import layers as kzoo_layers
 from kzoo.errors import check_choice
 from kzoo.models import heads, parts
 from kzoo.registry import register
 
-ATTENTIONS = ("multi_head", "additive")
+ATTENTIONS = ("multi_head", "scaled_dot_product", "additive")
 
 
 @keras.saving.register_keras_serializable(package="kzoo")
@@ -104,10 +105,12 @@ def encoder_layer(
             num_heads, d_model // num_heads, dropout=attention_dropout, name=f"{name}_attention"
         )(q, q)
     else:
-        # Bahdanau-style scores v . tanh(q + k) between every pair of frames.
-        y = keras.layers.AdditiveAttention(dropout=attention_dropout, name=f"{name}_attention")(
-            [x, x]
-        )
+        # kzoo's single-head layers: softmax(Q K^T / sqrt(d)) V, or Bahdanau's scores
+        # v . tanh(W_q q + W_k k + b) with learned projections of width d_model.
+        extra = {"units": d_model} if attention == "additive" else {}
+        y = kzoo_layers.SelfAttention(
+            attention, dropout=attention_dropout, name=f"{name}_attention", **extra
+        )(x)
     y = keras.layers.Dropout(dropout, name=f"{name}_attention_dropout")(y)
     x = keras.layers.Add(name=f"{name}_attention_add")([x, y])
     x = keras.layers.LayerNormalization(epsilon=1e-6, name=f"{name}_attention_norm")(x)
@@ -144,8 +147,10 @@ def transformer(
     """A Transformer encoder over feature frames: projection + positions -> N x self-attention -> head.
 
     Zero (padded) frames are masked out of the attention and of the pooling. Each
-    layer is self-attention ("multi_head" scaled dot-product, or "additive"
-    Bahdanau-style) -> dropout -> residual -> layer norm -> feed-forward -> dropout ->
+    layer is self-attention ("multi_head": Keras's MultiHeadAttention;
+    "scaled_dot_product": `kzoo.layers.ScaledDotProductAttention`, one head;
+    "additive": `kzoo.layers.AdditiveAttention`, Bahdanau's with learned projections)
+    -> dropout -> residual -> layer norm -> feed-forward -> dropout ->
     residual -> layer norm (the original post-norm layer).
 
     Reference:
@@ -160,7 +165,7 @@ def transformer(
         num_layers: encoder layers.
         num_heads: attention heads (multi_head); must divide `d_model`.
         ff_units: width of the feed-forward layers.
-        attention: "multi_head" or "additive".
+        attention: "multi_head", "scaled_dot_product" or "additive" (see above).
         dropout: dropout on the inputs, after attention and after the feed-forward layer.
         attention_dropout: dropout on the attention weights.
         activation: feed-forward activation by name.

@@ -44,6 +44,7 @@ import numpy as np
 
 from kzoo import configs, recipe, registry
 from kzoo.errors import ConfigError, did_you_mean
+from kzoo.models import factory
 
 TYPES = ("choice", "int", "float", "boolean")
 SAMPLINGS = ("linear", "log", "reverse_log")
@@ -467,7 +468,7 @@ class ConfigHyperModel(keras_tuner.HyperModel):
     def build(self, hp: keras_tuner.HyperParameters) -> keras.Model:
         config = self.trial_config(self.declare(hp))
         try:
-            model = registry.build(config)
+            model = factory.build(config)
         except ValueError as error:
             raise ConfigError(
                 f"{self.source}: cannot build model {config['model']!r} with "

@@ -51,3 +51,14 @@ def test_bad_inputs():
         EntropyRegularizedCrossentropy(beta=-0.1)
     with pytest.raises(ValueError, match="label_smoothing"):
         EntropyRegularizedCrossentropy(label_smoothing=2.0)
+
+
+def test_speechbrain_loss_aliases():
+    """`nll` is the negative log-likelihood of the true class, `l1` the mean absolute error."""
+    probs = np.array([[0.7, 0.2, 0.1], [0.25, 0.25, 0.5]], "float32")
+    labels = np.array([0, 2])
+    nll = kzoo.losses.get("nll")
+    expected = -np.mean(np.log(probs[np.arange(2), labels]))
+    assert float(nll(labels, probs)) == pytest.approx(expected, rel=1e-5)
+    y, y_hat = np.array([[1.0, -2.0]], "float32"), np.array([[0.5, 1.0]], "float32")
+    assert float(kzoo.losses.get("l1")(y, y_hat)) == pytest.approx(1.75)

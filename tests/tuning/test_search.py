@@ -278,7 +278,7 @@ def json_trials(out):
 
 
 def test_the_tuner_learns_the_space_without_building_a_model(tmp_path, monkeypatch):
-    from kzoo import registry
+    from kzoo.models import factory
     from kzoo.tuning.hypermodel import ConfigHyperModel
 
     config = configs.load(
@@ -289,7 +289,7 @@ def test_the_tuner_learns_the_space_without_building_a_model(tmp_path, monkeypat
         }
     )
     builds = []
-    monkeypatch.setattr(registry, "build", lambda *a, **k: builds.append(1))
+    monkeypatch.setattr(factory, "build", lambda *a, **k: builds.append(1))
     model = ConfigHyperModel(config)
     objective = search.make_objective(config, "val_accuracy", validation=True)
     tuner = search.make_tuner(

@@ -1,0 +1,1 @@
+"""An example kzoo plugin: models registered through the `kzoo.models` entry points."""
