@@ -40,7 +40,8 @@ TRAIN_DEFAULTS: dict[str, Any] = {
 }
 
 DATA_DEFAULTS: dict[str, Any] = {
-    "source": "vowels",
+    "source": "vowels",  # null: no default, `--data` must name one (data kzoo cannot ship)
+    "download_instructions": None,  # where to get the data; the error for a missing source says it
     "task": None,  # which label set: `vowel` or `speaker` for vowels; None for one-label sources
     "targets": "labels",  # `labels`, or `inputs` for autoencoders (the target is the input)
     "features": {"type": "raw"},
