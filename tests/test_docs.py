@@ -91,6 +91,15 @@ def test_readme_is_short():
     assert len((ROOT / "README.md").read_text().splitlines()) < 200
 
 
+def test_readme_links_point_at_files_in_the_repository():
+    text = (ROOT / "README.md").read_text()
+    targets = re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", text)
+    local = [t for t in targets if "://" not in t]
+    assert local
+    missing = [t for t in local if not (ROOT / t).exists()]
+    assert not missing, f"README links to files that do not exist: {missing}"
+
+
 def test_readme_python_blocks_run_as_written(tmp_path):
     blocks = [(line, code) for line, code, skipped in _readme_blocks("python") if not skipped]
     assert blocks, "the README has no runnable python block"
