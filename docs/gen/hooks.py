@@ -320,6 +320,10 @@ def benchmarks_page() -> str:
             "`tf.nn.local_response_normalization` within 1.7e-7; NewBob, step and Noam",
             "schedules equal to SpeechBrain's schedulers.",
             "",
+            "On a CPU, XLA pays only for some models (see the XLA table below), and Keras's",
+            "`jit_compile: auto`, the configs' default, leaves it off on TensorFlow CPUs;",
+            "`mixed_bfloat16` measured no faster than float32, so the configs keep float32.",
+            "",
             body.strip().replace("\n# ", "\n## "),
             "",
         ]
