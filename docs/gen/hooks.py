@@ -24,7 +24,6 @@ from pathlib import Path
 from mkdocs.structure.files import File
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))  # this checkout's kzoo, whatever is installed
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 TOP_LEVEL = {
@@ -480,6 +479,13 @@ def recipes_page() -> str:
         lines.append(f"| `{name}` | {result} |")
     lines += ["", EXAMPLES]
     return "\n".join(lines)
+
+
+def on_startup(command, dirty):
+    # This checkout's kzoo, whatever is installed. Here, not at import: MkDocs restores
+    # sys.path after loading a hook module.
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
 
 
 def on_files(files, config):
