@@ -71,9 +71,9 @@ def test_the_history_patterns_leave_ordinary_words_alone(text):
     assert not any(p.search(text) for p in PROCESS_WORDS)
 
 
-def _readme_blocks(language: str) -> list[tuple[int, str, bool]]:
+def _readme_blocks(language: str, path: Path = ROOT / "README.md") -> list[tuple[int, str, bool]]:
     """(line number, code, skipped) of each fenced block in `language`."""
-    lines = (ROOT / "README.md").read_text().splitlines()
+    lines = path.read_text().splitlines()
     blocks, index = [], 0
     while index < len(lines):
         if lines[index].strip() == f"```{language}":
@@ -114,23 +114,25 @@ def test_readme_python_blocks_run_as_written(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
 
 
-def test_readme_kzoo_commands_parse():
-    """Every `kzoo ...` line of the README's shell blocks names real commands and flags."""
+@pytest.mark.parametrize(
+    "page", ["README.md", *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "docs").glob("*.md"))]
+)
+def test_kzoo_commands_in_readme_and_docs_parse(page):
+    """Every `kzoo ...` line of a shell block names real commands and flags."""
     parser = cli.build_parser()
     commands = [
-        line.strip()
-        for _, code, _ in _readme_blocks("bash")
+        line.strip().removeprefix("$ ")
+        for _, code, _ in _readme_blocks("bash", ROOT / page)
         for line in code.splitlines()
-        if line.strip().startswith("kzoo ")
+        if line.strip().removeprefix("$ ").startswith("kzoo ")
     ]
-    assert commands
     for command in commands:
         argv = shlex.split(command, comments=True)[1:]
         argv = [a for a in argv if a not in ("&", "&&")]
         try:
             parser.parse_args(argv)
         except SystemExit as exit:
-            pytest.fail(f"README command {command!r} does not parse (exit {exit.code})")
+            pytest.fail(f"{page}: {command!r} does not parse (exit {exit.code})")
 
 
 def test_zoo_configs_name_no_local_path_as_their_default_data():
