@@ -135,6 +135,31 @@ def test_kzoo_commands_in_readme_and_docs_parse(page):
             pytest.fail(f"{page}: {command!r} does not parse (exit {exit.code})")
 
 
+def test_readme_results_match_the_zoo_configs_references():
+    """Each results row run by a zoo config shows the figures of that config's `reference`."""
+    text = (ROOT / "README.md").read_text().split("## Results", 1)[1].split("\n## ", 1)[0]
+    checked = 0
+    for row in text.splitlines():
+        cells = [c.strip() for c in row.strip().strip("|").split("|")]
+        if len(cells) != 4 or not cells[0].startswith("`"):
+            continue
+        command, _, result, time = cells
+        if "kzoo demo" in command:
+            name = "demo"
+        elif match := re.search(r"kzoo train (\w+)", command):
+            name = match[1]
+        elif "fsdd_leave_one_speaker_out" in command:
+            name = "digits_fsdd_loso"
+        else:
+            continue  # an example script without a config
+        reference = configs.load(name)["reference"]["result"]
+        figure = re.search(r"\d\.\d{3}", result)[0]
+        seconds = re.search(r"(\d+) s\b", time)[0]
+        assert figure in reference and seconds in reference, (name, result, time, reference)
+        checked += 1
+    assert checked >= 5
+
+
 def test_zoo_configs_name_no_local_path_as_their_default_data():
     for name in configs.names():
         source = configs.load(name)["data"]["source"]
