@@ -31,9 +31,9 @@ def examples(
     if not source:  # a config for data kzoo cannot ship: the user names a copy
         where = data.get("download_instructions")
         raise ConfigError(
-            "No data source: this config has no default (`data.source` is null). Pass one "
-            "with --data (a directory of class sub-folders, `vowels` or `tfds:NAME`)."
-            + (f" {where}" if where else "")
+            "No data source: this config has no default (`data.source` is null). Name one "
+            "with --data DIR, or --set data.source=DIR (a directory of class sub-folders, "
+            "`vowels` or `tfds:NAME`)." + (f" {where}" if where else "")
         )
     source = str(source)
     if source == "vowels" or source.startswith("vowels:"):
