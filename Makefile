@@ -11,7 +11,7 @@ BACKEND_TESTS := tests/layers tests/losses tests/test_metrics.py tests/test_sche
 JAX_CACHE := JAX_COMPILATION_CACHE_DIR=$(abspath $(VENV))/jax-cache \
 	JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS=0 JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES=0
 
-.PHONY: demo test test-tf test-jax test-torch test-slow lint bench clean
+.PHONY: demo test test-tf test-jax test-torch test-slow fuzz lint docs bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,17 +23,17 @@ $(VENV)/.installed-run: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[test,jax,torch]"
+	$(BIN)/python -m pip install --quiet -e ".[test,jax,torch,docs]"
 	touch $@ $(VENV)/.installed-run
 
 demo: $(VENV)/.installed-run
 	$(BIN)/kzoo demo
 
 test: $(VENV)/.installed-test
-	$(MAKE) --no-print-directory lint test-tf test-jax test-torch
+	$(MAKE) --no-print-directory lint test-tf test-jax test-torch docs
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check kzoo kzoo_cli.py tests $(wildcard examples benchmarks)
+	$(BIN)/ruff check kzoo kzoo_cli.py tests $(wildcard examples benchmarks docs)
 
 test-tf: $(VENV)/.installed-test
 	KERAS_BACKEND=tensorflow $(BIN)/python -m pytest -q -n 2 --durations=15 -m "not slow"
@@ -41,14 +41,25 @@ test-tf: $(VENV)/.installed-test
 test-slow: $(VENV)/.installed-test
 	KERAS_BACKEND=tensorflow $(BIN)/python -m pytest -q -n 2 --durations=10 -m slow
 
+# The generative contract test (tests/test_generative_contract.py) with a long profile:
+# hundreds of random configs and data folders instead of `make test`'s fixed few dozen.
+fuzz: $(VENV)/.installed-test
+	KZOO_FUZZ_PROFILE=fuzz KERAS_BACKEND=tensorflow $(BIN)/python -m pytest -q -p no:randomly \
+		tests/test_generative_contract.py
+
 test-jax: $(VENV)/.installed-test
 	KERAS_BACKEND=jax $(JAX_CACHE) $(BIN)/python -m pytest -q -n 2 --durations=10 -m "not slow" $(BACKEND_TESTS)
 
 test-torch: $(VENV)/.installed-test
 	KERAS_BACKEND=torch $(BIN)/python -m pytest -q -n 2 --durations=10 -m "not slow" $(BACKEND_TESTS)
 
+# The docs site (docs/, mkdocs.yml); --strict turns every warning, such as a broken reference,
+# into a failure. Material's banner about MkDocs 2 is switched off: the docs extra pins MkDocs 1.
+docs: $(VENV)/.installed-test
+	NO_MKDOCS_2_WARNING=1 TF_CPP_MIN_LOG_LEVEL=3 $(BIN)/mkdocs build --strict
+
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info
+	rm -rf $(VENV) build dist site *.egg-info

@@ -5,12 +5,12 @@ alternating runs after warm-up, and reports the median (min-max) of each and
 the ratio kzoo / reference (the median of the per-pair ratios) with its target. Cases:
 
   layers     Li-GRU vs GRU, SincConv1D vs Conv1D, import time
-  losses     CTC, focal and masked NLL vs the closest Keras losses (issue #4)
-  zoo        kzoo.models.get(...) vs the same network written by hand (issue #8)
-  precision  jit_compile False/True x float32 / mixed_bfloat16 / mixed_float16 (issue #8)
-  scaling    LiGRU(256) step time vs batch size and sequence length (issue #8)
-  tuning     a kzoo random search vs plain fit of the same trials (issue #7)
-  speechbrain  LiGRU and SincConv1D vs SpeechBrain on PyTorch (issue #8)
+  losses     CTC, focal and masked NLL vs the closest Keras losses
+  zoo        kzoo.models.get(...) vs the same network written by hand
+  precision  jit_compile False/True x float32 / mixed_bfloat16 / mixed_float16
+  scaling    LiGRU(256) step time vs batch size and sequence length
+  tuning     a kzoo random search vs plain fit of the same trials
+  speechbrain  LiGRU and SincConv1D vs SpeechBrain on PyTorch
   cli        `kzoo --help`, `--version`, `list` vs `python -c "import keras"`
 
 `python -m benchmarks` runs everything and writes benchmarks/results.md and
@@ -19,8 +19,8 @@ smaller, faster pass (neither writes files unless `--write`).
 
 Each case runs in a fresh interpreter of its own, as a user's training or search
 does. A case measured after others in one process inherits their objects and graphs,
-which makes its numbers depend on the order of the cases: in session 7 the search read
-1.13-1.18x its plain fits after the precision case, and 0.95-1.12x in a process of its own.
+which makes its numbers depend on the order of the cases: the search has read 1.13-1.18x
+its plain fits after the precision case, and 0.95-1.12x in a process of its own.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Loss cases (issue #4): kzoo's losses against the closest Keras built-in.
+"""Loss cases: kzoo's losses against the closest Keras built-in.
 
 Each side trains the same tiny model, `Dense(num_classes)` whose output is the
 logits, with `train_on_batch` compiled with `jit_compile=True` (XLA on
@@ -134,4 +134,4 @@ def run(repeats: int, quick: bool) -> list[str]:
     )
     for failure in failures:
         note += f"\n\nXLA refuses kzoo's {failure}"
-    return comparison_table("Losses (issue #4)", "s per step", rows, note)
+    return comparison_table("Losses", "s per step", rows, note)

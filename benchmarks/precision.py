@@ -1,4 +1,4 @@
-"""XLA and mixed precision (issue #8): train-step time of zoo models on TensorFlow.
+"""XLA and mixed precision: train-step time of zoo models on TensorFlow.
 
 Each zoo model (default config, batch shown) is built under a global dtype policy
 and compiled with `jit_compile` False or True; a cell is the median step time in
@@ -53,7 +53,7 @@ def _measure(name, policy, jit, batch, repeats):
 
 def run(repeats: int, quick: bool) -> list[str]:
     intro = [" ".join(part.split()) for part in __doc__.split("\n\n")[1:]]
-    lines = ["## XLA and mixed precision (issue #8)", "", intro[0], "", intro[1], ""]
+    lines = ["## XLA and mixed precision", "", intro[0], "", intro[1], ""]
     if keras.backend.backend() != "tensorflow":
         return lines + [
             f"Skipped: needs the TensorFlow backend, not {keras.backend.backend()}.",

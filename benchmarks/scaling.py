@@ -1,4 +1,4 @@
-"""Scaling (issue #8): LiGRU(256) training-step time against batch size and sequence length.
+"""Scaling: LiGRU(256) training-step time against batch size and sequence length.
 
 A one-layer model (40 features -> LiGRU(256), all steps returned, MSE, SGD) is
 built per shape and timed with `train_on_batch`; the table gives the median
@@ -35,7 +35,7 @@ def run(repeats: int, quick: bool, plot=None) -> list[str]:
             spreads[batch, length] = (min(times), max(times))
             print(f"  batch {batch}, length {length}: {grid[i, j] * 1e3:.0f} ms", flush=True)
     lines = [
-        "## Scaling (issue #8)",
+        "## Scaling",
         "",
         __doc__.split("\n\n")[1].replace("\n", " "),
         "",

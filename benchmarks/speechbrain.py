@@ -1,4 +1,4 @@
-"""kzoo against SpeechBrain on PyTorch (issue #8): Li-GRU training and SincConv.
+"""kzoo against SpeechBrain on PyTorch: Li-GRU training and SincConv.
 
 Both sides run one training step of a one-layer network (forward, mean squared
 error against zeros, backward, SGD with learning rate 0.01) on the same shapes
@@ -27,7 +27,7 @@ import numpy as np
 import kzoo
 from benchmarks.common import Comparison, comparison_table, random_batch, timed_pair
 
-TITLE = "kzoo vs SpeechBrain on PyTorch (issue #8)"
+TITLE = "kzoo vs SpeechBrain on PyTorch"
 TARGET = 0.5  # kzoo / SpeechBrain step time
 
 

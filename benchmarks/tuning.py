@@ -1,4 +1,4 @@
-"""The search's overhead (issue #7): a kzoo random search against plain `fit` of its trials.
+"""The search's overhead: a kzoo random search against plain `fit` of its trials.
 
 One side runs `kzoo.tuning.search.run` (Keras Tuner's random search over the `mlp`
 zoo config's search space on the embedded `vowels` data); the other trains the very
@@ -184,7 +184,7 @@ def run(repeats: int, quick: bool) -> list[str]:
         f"({load_seconds:.1f} s, once per search) is left out of both: the search is "
         f"served the same arrays. The trials: {drawn}."
     )
-    return comparison_table("Search overhead (issue #7)", "s per trial", [row], note)
+    return comparison_table("Search overhead", "s per trial", [row], note)
 
 
 def _short(value) -> str:

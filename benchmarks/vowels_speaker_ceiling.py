@@ -1,4 +1,4 @@
-"""The best speaker accuracy any model can reach on the embedded `vowels` set (issue #6).
+"""The best speaker accuracy any model can reach on the embedded `vowels` set.
 
 In `kzoo.data.vowels` a speaker is only an F0 and a vocal-tract factor: every
 utterance draws its F0 within +-5 % of the speaker's and each formant F1-F3 within

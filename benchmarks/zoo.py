@@ -1,4 +1,4 @@
-"""Zoo overhead (issue #8): `kzoo.models.get(name)` against the same network by hand.
+"""Zoo overhead: `kzoo.models.get(name)` against the same network by hand.
 
 Each hand-written model below mirrors its kzoo builder at the default zoo config
 (same layers, sizes and order; kzoo's own layers where Keras has none, e.g.
@@ -163,4 +163,4 @@ def run(repeats: int, quick: bool) -> list[str]:
         print(rows[-1].row(), flush=True)
     pairs = f"Median (min-max) of {repeats * PAIRS_PER_REPEAT} pairs per row."
     note = __doc__.split("\n\n")[1].rstrip() + " " + pairs
-    return comparison_table("Zoo overhead (issue #8)", "examples/s", rows, note)
+    return comparison_table("Zoo overhead", "examples/s", rows, note)

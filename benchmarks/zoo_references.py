@@ -1,4 +1,4 @@
-"""Reference results for the model cards (issue #6): train each default zoo config.
+"""Reference results for the model cards: train each default zoo config.
 
 Each named model is trained from its default config exactly as
 `kzoo train NAME --output DIR/NAME` trains it (same config, data, seed and

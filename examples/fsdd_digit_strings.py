@@ -10,7 +10,8 @@ reaches the loss as a Keras mask. Test strings are decoded greedily
 (`kzoo.losses.ctc_decode`) and scored with `kzoo.metrics.TokenErrorRate`: the
 digit error rate (substitutions + deletions + insertions over reference digits).
 
-    python examples/fsdd_digit_strings.py --fsdd ../shared/data/fsdd/recordings
+    git clone https://github.com/Jakobovski/free-spoken-digit-dataset
+    python examples/fsdd_digit_strings.py --fsdd free-spoken-digit-dataset/recordings
 
 `--limit N` keeps only recording indices below N, `--strings` sets how many
 training strings are made, `--epochs` the length of the run, `--eager` skips
@@ -137,7 +138,9 @@ class LogitsWithLengths(keras.layers.Layer):
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--fsdd", type=Path, default=Path("../shared/data/fsdd/recordings"))
+    parser.add_argument(
+        "--fsdd", type=Path, required=True, help="the recordings/ folder of an FSDD clone"
+    )
     parser.add_argument("--output", type=Path, default=Path("runs/fsdd_digit_strings"))
     parser.add_argument("--strings", type=int, default=1600, help="training strings")
     parser.add_argument("--test-strings", type=int, default=200)

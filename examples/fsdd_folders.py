@@ -4,7 +4,8 @@ FSDD ships flat, as `{digit}_{speaker}_{index}.wav`. This makes one sub-folder p
 class (digits or speakers) holding symbolic links to the recordings, so nothing is
 copied:
 
-    python examples/fsdd_folders.py ../shared/data/fsdd/recordings /tmp/fsdd_digits --by digit
+    git clone https://github.com/Jakobovski/free-spoken-digit-dataset
+    python examples/fsdd_folders.py free-spoken-digit-dataset/recordings /tmp/fsdd_digits --by digit
     kzoo train digits_fsdd --data /tmp/fsdd_digits
 
 The customary test split (indices 0-4 of every speaker and digit) is kept by the

@@ -5,7 +5,8 @@ table of test accuracies and their mean. A held-out speaker is chosen with the
 config's `data.test_pattern` (FSDD names files `{digit}_{speaker}_{index}.wav`, so
 `_george_` selects george), through kzoo's public API only:
 
-    python examples/fsdd_folders.py ../shared/data/fsdd/recordings /tmp/fsdd_digits --by digit
+    git clone https://github.com/Jakobovski/free-spoken-digit-dataset
+    python examples/fsdd_folders.py free-spoken-digit-dataset/recordings /tmp/fsdd_digits --by digit
     python examples/fsdd_leave_one_speaker_out.py /tmp/fsdd_digits
 
 `--config` picks another recipe, `--epochs` shortens every run, `--speakers` runs a

@@ -12,7 +12,8 @@ come out:
 - nearest-centroid speaker accuracy: each test utterance gets the speaker whose
   mean training embedding is closest in cosine similarity.
 
-    python examples/fsdd_speaker_embeddings.py --fsdd ../shared/data/fsdd/recordings
+    git clone https://github.com/Jakobovski/free-spoken-digit-dataset
+    python examples/fsdd_speaker_embeddings.py --fsdd free-spoken-digit-dataset/recordings
 
 `--limit N` keeps only indices below N (a quick check), `--epochs` shortens the run,
 `--eager` skips graph tracing (faster for a one-batch check, slower for a real run).
@@ -47,7 +48,9 @@ def equal_error_rate(scores: np.ndarray, same: np.ndarray) -> float:
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--fsdd", type=Path, default=Path("../shared/data/fsdd/recordings"))
+    parser.add_argument(
+        "--fsdd", type=Path, required=True, help="the recordings/ folder of an FSDD clone"
+    )
     parser.add_argument("--output", type=Path, default=Path("runs/fsdd_speaker_embeddings"))
     parser.add_argument("--dim", type=int, default=32, help="embedding size")
     parser.add_argument("--epochs", type=int, default=15)

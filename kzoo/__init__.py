@@ -6,6 +6,7 @@ a training CLI (`kzoo train`) and Keras Tuner searches (`kzoo.tuning`).
 """
 
 import importlib
+from importlib import metadata
 
 from kzoo import (
     callbacks,
@@ -21,7 +22,11 @@ from kzoo import (
 )
 from kzoo.errors import ConfigError
 
-__version__ = "0.1.0"
+# The version has one source, pyproject.toml; the installed metadata carries it here.
+try:
+    __version__ = metadata.version("kzoo")
+except metadata.PackageNotFoundError:  # a source tree on sys.path, never installed
+    __version__ = "0+unknown"
 
 # Parts that import tensorflow-datasets, keras-tuner or tf.data load on first use, so
 # `import kzoo` stays cheap and works on every Keras backend.

@@ -45,7 +45,8 @@ TRAIN_DEFAULTS: dict[str, Any] = {
 PRECISION_POLICIES = ("float32", "mixed_float16", "mixed_bfloat16")
 
 DATA_DEFAULTS: dict[str, Any] = {
-    "source": "vowels",
+    "source": "vowels",  # null: no default, `--data` must name one (data kzoo cannot ship)
+    "download_instructions": None,  # where to get the data; the error for a missing source says it
     "task": None,  # which label set: `vowel` or `speaker` for vowels; None for one-label sources
     "targets": "labels",  # `labels`, or `inputs` for autoencoders (the target is the input)
     "features": {"type": "raw"},

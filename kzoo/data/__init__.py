@@ -27,7 +27,15 @@ def examples(
     data: dict[str, Any], source: str | None = None, data_dir: str | Path | None = None
 ) -> Examples:
     """Loads the examples a source names (no features, no splits)."""
-    source = str(source or data["source"])
+    source = source or data["source"]
+    if not source:  # a config for data kzoo cannot ship: the user names a copy
+        where = data.get("download_instructions")
+        raise ConfigError(
+            "No data source: this config has no default (`data.source` is null). Name one "
+            "with --data DIR, or --set data.source=DIR (a directory of class sub-folders, "
+            "`vowels` or `tfds:NAME`)." + (f" {where}" if where else "")
+        )
+    source = str(source)
     if source == "vowels" or source.startswith("vowels:"):
         task = source.partition(":")[2] or data.get("task") or "vowel"
         if task not in vowels.TASKS:
