@@ -37,8 +37,10 @@ def _inner_optimizer(optimizer):
 
 def _current_learning_rate(optimizer) -> float:
     """The optimizer's rate for its next update, a schedule evaluated at `iterations`."""
-    # float() rather than numpy: numpy 2 warns when handed a TensorFlow variable
-    return float(optimizer.learning_rate)
+    # Through a tensor: a distributed (MirroredVariable) rate has no float(); and numpy 2
+    # warns when handed a TensorFlow variable directly.
+    rate = keras.ops.convert_to_tensor(_inner_optimizer(optimizer).learning_rate)
+    return float(keras.ops.convert_to_numpy(rate))
 
 
 @keras.saving.register_keras_serializable(package="kzoo")

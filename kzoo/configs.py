@@ -84,7 +84,8 @@ class Rule:
         kinds = {
             "count": "an integer",
             "number": "a number",
-            "choice": "one of " + ", ".join(str(c).lower() for c in self.choices),
+            "choice": "one of "
+            + ", ".join(repr(c) if isinstance(c, str) else str(c).lower() for c in self.choices),
             "name": "a string",
             "name_or_mapping": "a name or a mapping such as {name: ..., <argument>: <value>}",
             "list": "a list",
@@ -140,7 +141,7 @@ RULES: dict[str, Rule] = {
     "train.jit_compile": Rule("choice", choices=(True, False, "auto")),
     "train.tensorboard": Rule("choice", choices=(True, False), doc="logs in RUN_DIR/tensorboard"),
     "train.mixed_precision": Rule("choice", choices=PRECISION_POLICIES, nullable=True),
-    "data.source": Rule("name", doc="vowels, tfds:NAME[:split] or a folder"),
+    "data.source": Rule("name", nullable=True, doc="vowels, tfds:NAME[:split] or a folder"),
     "data.task": Rule("name", nullable=True, doc="a label set, e.g. vowel or speaker"),
     "data.targets": Rule("choice", choices=("labels", "inputs")),
     "data.features": Rule("name_or_mapping", doc="raw, logmel, mfcc or {type: logmel, ...}"),
@@ -495,7 +496,7 @@ def validate(config: dict[str, Any]) -> None:
     for key, value in config["args"].items():
         if key in parameters:
             try:
-                check_like(f"args.{key}", value, parameters[key].default)
+                check_like(key, value, parameters[key].default)
             except ValueError as error:
                 raise ConfigError(f"{source}: {error}") from None
     missing = [

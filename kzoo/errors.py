@@ -122,10 +122,10 @@ def check_like(name: str, value: object, default: object) -> None:
     the builder checks the rest.
 
     >>> check_like("units", [64, 32], (128,))
-    >>> check_like("units", 8, (128,))
+    >>> check_like("units", "wide", (128,))
     Traceback (most recent call last):
     ...
-    ValueError: Argument `units` must be a list (like its default, (128,)). Received: units=8.
+    ValueError: Argument `units` must be a list (like its default, (128,)). Received: units='wide'.
     """
     if value is None or default is None:
         _check_numbers_inside(name, value)
@@ -140,8 +140,11 @@ def check_like(name: str, value: object, default: object) -> None:
         ok, kind = is_number(value), "a number"
     elif isinstance(default, str):  # a name, or a spec such as {name: batch, momentum: 0.9}
         ok, kind = isinstance(value, (str, dict)), "a name, a {name: ..., ...} mapping or null"
-    elif isinstance(default, (list, tuple)):
-        ok, kind = isinstance(value, (list, tuple)), "a list"
+    elif isinstance(default, (list, tuple)):  # a list; some builders take one int for all
+        ok = isinstance(value, (list, tuple)) or (
+            isinstance(value, int) and not isinstance(value, bool)
+        )
+        kind = "a list"
     else:
         ok, kind = True, ""
     if not ok:

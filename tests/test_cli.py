@@ -129,7 +129,7 @@ def test_plot_schedule_bad_steps(capsys, tmp_path):
         "--output",
         str(tmp_path / "lr.png"),
     )
-    assert code == 2 and "--steps-per-epoch must be a positive integer" in err
+    assert code == 2 and "`--steps-per-epoch` must be an integer in [1, " in err
 
 
 @pytest.mark.parametrize(

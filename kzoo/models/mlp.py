@@ -34,6 +34,11 @@ def mlp(
         head: "classification", "regression" or "embedding".
     """
     heads.check_num_classes(num_classes)
+    if not isinstance(units, (list, tuple)):
+        raise ValueError(
+            "Argument `units` must be a list of hidden-layer widths, e.g. [256, 128] "
+            f"(or [64] for one layer). Received: units={units!r}."
+        )
     inputs = keras.Input(tuple(input_shape), name="inputs")
     x = keras.layers.Flatten(name="flatten")(inputs) if len(input_shape) > 1 else inputs
     for i, width in enumerate(units):
