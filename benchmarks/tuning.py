@@ -36,7 +36,7 @@ TARGET = 1.10  # search time per trial / plain fit time per trial
 def trial_values(directory: Path) -> list[dict]:
     """The hyperparameter values (Keras Tuner's encoding) of each trial, in trial order."""
     paths = sorted(
-        (directory / kzoo.tuning.search.PROJECT).glob("trial_*/trial.json"),
+        (directory / kzoo.tuning.keras_tuner.PROJECT).glob("trial_*/trial.json"),
         key=lambda p: int(p.parent.name.rpartition("_")[2]),
     )
     return [json.loads(p.read_text())["hyperparameters"]["values"] for p in paths]
@@ -88,7 +88,7 @@ def run(repeats: int, quick: bool) -> list[str]:
         with (
             mock.patch.object(data, "load", lambda *args, **kwargs: dataset),
             mock.patch.object(
-                tuning.search, "write_reports", stopwatch(tuning.search.write_reports, "reports")
+                tuning.reports, "write_reports", stopwatch(tuning.reports.write_reports, "reports")
             ),
             mock.patch.object(
                 keras.backend,
