@@ -81,17 +81,32 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("demo", help="train the demo model on the embedded vowels data set")
     add_training_options(p)
 
-    p = commands.add_parser("tune", help="search a config's `search` space with Keras Tuner")
+    p = commands.add_parser(
+        "tune", help="search a config's `search` space with Keras Tuner or Optuna"
+    )
     p.add_argument("config", help="a zoo config name or a YAML file with a `search` block")
-    p.add_argument("--tuner", default="random", help="random | grid | bayesian | hyperband")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        dest="overrides",
+        help="override a config key before searching, e.g. --set train.epochs=3 (repeatable)",
+    )
+    p.add_argument("--engine", default="keras_tuner", help="keras_tuner (default) | optuna")
     p.add_argument("--max-trials", type=int, default=10)
     p.add_argument("--data", metavar="SOURCE")
     p.add_argument("--data-dir")
-    p.add_argument("--objective", default="val_accuracy")
+    p.add_argument(
+        "--objective",
+        action="append",
+        metavar="METRIC[:min|max]",
+        help="default val_accuracy; Optuna: repeat it for a Pareto front, also params, latency",
+    )
     p.add_argument(
         "--directory",
         default="tuning",
-        help="results.csv, trials.png, best.yaml and the tuner state",
+        help="results.csv, trials.png, best.yaml and the engine's state",
     )
     p.add_argument(
         "--overwrite", action="store_true", help="discard an earlier search instead of resuming it"
@@ -100,9 +115,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--folds", type=int, help="k-fold cross-validation per trial")
     p.add_argument("--max-retries-per-trial", type=int, default=0)
     p.add_argument("--max-consecutive-failed-trials", type=int, default=3)
-    p.add_argument("--distributed", choices=("chief", "worker"))
-    p.add_argument("--oracle", metavar="HOST:PORT")
-    p.add_argument("--tuner-id")
+    g = p.add_argument_group("Keras Tuner engine")
+    g.add_argument("--tuner", help="random (default) | grid | bayesian | hyperband")
+    g.add_argument("--distributed", choices=("chief", "worker"))
+    g.add_argument("--oracle", metavar="HOST:PORT")
+    g.add_argument("--tuner-id")
+    g = p.add_argument_group("Optuna engine (--engine optuna)")
+    g.add_argument("--sampler", help="tpe (default) | random | grid | cmaes | nsga2")
+    g.add_argument("--pruner", help="none (default) | median | hyperband | successive_halving")
+    g.add_argument(
+        "--storage",
+        metavar="URL",
+        help="SQLAlchemy URL or journal:PATH shared by the workers (default: DIRECTORY/study.db)",
+    )
+    g.add_argument("--study", metavar="NAME", help="the study's name (default: the config's)")
+    g.add_argument("--timeout", type=float, metavar="SECONDS", help="stop starting trials after")
+    g.add_argument(
+        "--heartbeat", type=int, metavar="SECONDS", help="a running trial's heartbeat (default 60)"
+    )
 
     p = commands.add_parser("export", help="export a trained run: SavedModel, ONNX or LiteRT")
     p.add_argument("run_dir", help="a directory written by `kzoo train`")
@@ -227,29 +257,31 @@ def _run(args) -> int | None:
 
 
 def _tune(args) -> None:
-    from kzoo.tuning import search
+    from kzoo.tuning import reports, search
 
+    options = ("tuner", "distributed", "oracle", "tuner_id", "sampler", "pruner", "storage",
+               "study", "timeout", "heartbeat")  # fmt: skip
     summary = search.run(
         args.config,
-        tuner=args.tuner,
+        engine=args.engine,
         max_trials=args.max_trials,
         source=args.data,
         data_dir=args.data_dir,
-        objective=args.objective,
+        objective=args.objective or "val_accuracy",
         directory=args.directory,
         overwrite=args.overwrite,
         epochs=args.epochs,
         folds=args.folds,
         max_retries_per_trial=args.max_retries_per_trial,
         max_consecutive_failed_trials=args.max_consecutive_failed_trials,
-        distributed=args.distributed,
-        oracle=args.oracle,
-        tuner_id=args.tuner_id,
+        overrides=args.overrides,
+        **{name: getattr(args, name) for name in options},
     )
-    best = summary.get("best") or {}
+    best = summary.get("best")
     if best:
-        print(f"Best trial {best.get('trial')}: {args.objective}={best.get('objective')}")
-        print(f"Best config: {best.get('config')} (kzoo train {best.get('config')})")
+        print(f"Best trial {best['trial']}: {summary['objective']}={best['value']:.4g}")
+        print(reports.top_table(summary))
+        print(f"Best config: {best['config']} (kzoo train {best['config']})")
     print(f"Results in {summary.get('directory', args.directory)}")
 
 

@@ -54,6 +54,7 @@ import json
 import math
 import os
 import re
+import socket
 import statistics
 import time
 import warnings
@@ -323,6 +324,9 @@ class TrialObjective:
         return ["maximize" if o.direction == "max" else "minimize" for o in self.objectives]
 
     def __call__(self, trial: optuna.Trial) -> float | tuple[float, ...]:
+        # Which machine and process ran the trial: latency is that machine's, and a
+        # trial left failed by a killed worker names it.
+        trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
         try:
             return self._run(trial)
         except optuna.TrialPruned:

@@ -73,6 +73,7 @@ ENGINE_OPTIONS = {
         "storage": "--storage",
         "study": "--study",
         "timeout": "--timeout",
+        "heartbeat": "--heartbeat",
     },
 }
 
@@ -243,6 +244,7 @@ def run(
     storage: str | None = None,
     study: str | None = None,
     timeout: float | None = None,
+    heartbeat: int | None = None,
 ) -> dict[str, Any]:
     """Searches a config's `search` space and writes the results directory.
 
@@ -265,7 +267,7 @@ def run(
         overrides: `--set` style overrides applied to the config before searching.
         distributed, oracle, tuner_id: Keras Tuner's distributed mode
             (`kzoo.tuning.keras_tuner`).
-        sampler, pruner, storage, study, timeout: the Optuna engine's options
+        sampler, pruner, storage, study, timeout, heartbeat: the Optuna engine's options
             (`kzoo.tuning.optuna.search`).
 
     Returns:
@@ -277,7 +279,7 @@ def run(
     given = {
         "tuner": tuner, "distributed": distributed, "oracle": oracle, "tuner_id": tuner_id,
         "sampler": sampler, "pruner": pruner, "storage": storage, "study": study,
-        "timeout": timeout,
+        "timeout": timeout, "heartbeat": heartbeat,
     }  # fmt: skip
     check_engine(engine, given)
     positive("max-trials", max_trials)
@@ -308,6 +310,7 @@ def run(
             storage=storage,
             study=study,
             timeout=timeout,
+            heartbeat=optuna.HEARTBEAT if heartbeat is None else heartbeat,
         )
     if len(specs) > 1:
         raise ConfigError(
