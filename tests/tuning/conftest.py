@@ -35,7 +35,7 @@ def postgres_bin() -> Path | None:
 @pytest.fixture(scope="module")
 def postgres_url():
     """`postgresql://postgres@127.0.0.1:PORT/postgres` of a server this fixture started."""
-    pytest.importorskip("psycopg2", reason="the PostgreSQL driver psycopg2 is not installed")
+    pytest.importorskip("psycopg", reason="the PostgreSQL driver psycopg (3) is not installed")
     bindir = postgres_bin()
     if bindir is None:
         pytest.skip(
