@@ -70,7 +70,7 @@ from optuna.trial import TrialState
 from kzoo import configs
 from kzoo.errors import ConfigError, did_you_mean
 from kzoo.tuning import reports
-from kzoo.tuning.search import Prepared, positive, prepare_directory, raise_stopped
+from kzoo.tuning.inputs import Prepared, positive, prepare_directory, raise_stopped
 from kzoo.tuning.space import (
     PSEUDO_METRICS,
     Objective,
