@@ -177,3 +177,10 @@ def test_python_route_study_and_objective(tmp_path, folders):
                                          source=str(folders)), n_trials=1)  # fmt: skip
     assert study.trials[0].state == optuna.trial.TrialState.COMPLETE
     assert study.trials[0].user_attrs["worker"].endswith(f":{__import__('os').getpid()}")
+
+
+def test_timeout_stops_starting_trials(tmp_path, folders):
+    config = tiny_search_config(tmp_path / "tiny.yaml")
+    summary = optuna_run(config, folders, tmp_path / "t", max_trials=5, timeout=1e-6)
+    assert summary["trials"] == 0 and summary["best"] is None
+    assert read_rows(tmp_path / "t" / "results.csv") == []
