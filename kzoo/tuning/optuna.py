@@ -26,7 +26,7 @@ Fault tolerance: a trial that raises or diverges (NaN) is recorded as failed wit
 error, and the worker goes on (`max_retries_per_trial` re-runs its parameters,
 `max_consecutive_failed_trials` failures in a row stop the worker). With a database
 storage each running trial sends a heartbeat (`heartbeat` seconds); a trial whose
-worker was killed is marked failed after two missed heartbeats and queued again with
+worker was killed is marked failed after three missed heartbeats and queued again with
 the same parameters, up to `STALE_RETRIES` times, and workers wait for the running
 trials of the others before they finish. The journal storage has no heartbeat: a
 killed worker's trial stays `running` in results.csv and is not retried.
@@ -318,6 +318,7 @@ class TrialObjective:
         self.space = prepared.space
         self.objectives = list(objectives)
         self.verbose = verbose
+        self.last_trial: int | None = None  # the number of the trial run last
 
     @property
     def directions(self) -> list[str]:
@@ -327,6 +328,7 @@ class TrialObjective:
         # Which machine and process ran the trial: latency is that machine's, and a
         # trial left failed by a killed worker names it.
         trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
+        self.last_trial = trial.number
         try:
             return self._run(trial)
         except optuna.TrialPruned:
@@ -423,7 +425,7 @@ def make_storage(url: str, heartbeat: int = HEARTBEAT) -> optuna.storages.BaseSt
                 url,
                 engine_kwargs=kwargs,
                 heartbeat_interval=heartbeat,
-                grace_period=2 * heartbeat,
+                grace_period=3 * heartbeat,  # a busy machine may delay one or two
                 heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(
                     max_retry=STALE_RETRIES
                 ),
@@ -794,6 +796,18 @@ def _work(
                 return None
             if state["failures"] >= max_consecutive_failed_trials:
                 return state["last"]
-            optuna_study.optimize(
-                function, n_trials=1, catch=(Exception,), callbacks=[after], gc_after_trial=False
-            )
+            try:
+                optuna_study.optimize(
+                    function, n_trials=1, catch=(Exception,), callbacks=[after],
+                    gc_after_trial=False,
+                )  # fmt: skip
+            except Exception:
+                # Another worker took this trial for one whose worker died (its heartbeats
+                # came late on a busy machine), failed it and queued it again: Optuna then
+                # cannot record the result here. The retry counts instead.
+                number = getattr(function, "last_trial", None)
+                trials = optuna_study.get_trials(deepcopy=False)
+                if number is None or trials[number].state != TrialState.FAIL:
+                    raise
+                print(f"trial {number + 1}: failed as stale by another worker; its retry "
+                      "runs instead", flush=True)  # fmt: skip

@@ -184,3 +184,39 @@ def test_timeout_stops_starting_trials(tmp_path, folders):
     summary = optuna_run(config, folders, tmp_path / "t", max_trials=5, timeout=1e-6)
     assert summary["trials"] == 0 and summary["best"] is None
     assert read_rows(tmp_path / "t" / "results.csv") == []
+
+
+def test_a_trial_failed_as_stale_under_its_worker_does_not_stop_it(tmp_path, capsys):
+    # On a busy machine another worker may fail a live trial whose heartbeats came late
+    # and queue it again; the worker of the original then cannot record its result.
+    from kzoo.tuning.space import Objective, SearchSpace
+
+    space = SearchSpace(configs.load(tiny_search_config(tmp_path / "tiny.yaml")))
+    study = kzoo.tuning.study(space, storage=f"sqlite:///{tmp_path / 's.db'}", seed=0)
+
+    class StolenOnce:
+        objectives = [Objective("val_accuracy", "max")]
+
+        def __init__(self):
+            self.space, self.calls = space, 0
+
+        def __call__(self, trial):
+            engine.suggest_values(trial, space)
+            self.calls += 1
+            self.last_trial = trial.number
+            if self.calls == 1:  # what another worker's fail_stale_trials does
+                study._storage.set_trial_state_values(
+                    trial._trial_id, state=optuna.trial.TrialState.FAIL
+                )
+                retry = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=1)
+                retry(study, study._storage.get_trial(trial._trial_id))
+            return 0.5
+
+    function = StolenOnce()
+    stopped = engine._work(
+        study, function, max_trials=1, timeout=None, max_retries_per_trial=0,
+        max_consecutive_failed_trials=3, heartbeats=False, heartbeat=60,
+    )  # fmt: skip
+    assert stopped is None and function.calls == 2
+    assert [t.state.name for t in study.trials] == ["FAIL", "COMPLETE"]
+    assert "failed as stale by another worker" in capsys.readouterr().out

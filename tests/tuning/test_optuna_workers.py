@@ -18,7 +18,7 @@ from tests.helpers import vowel_folders
 from tests.tuning.test_search import read_rows, tiny_search_config
 
 ROOT = Path(__file__).resolve().parents[2]
-HEARTBEAT = 1  # seconds: a killed worker's trial is failed after two missed heartbeats
+HEARTBEAT = 2  # seconds: a killed worker's trial is failed after three missed heartbeats
 
 
 def worker(config, data, directory, storage, max_trials, epochs=2):
