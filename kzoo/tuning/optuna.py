@@ -27,7 +27,7 @@ error, and the worker goes on (`max_retries_per_trial` re-runs its parameters,
 `max_consecutive_failed_trials` failures in a row stop the worker). With a database
 storage each running trial sends a heartbeat (`heartbeat` seconds); a trial whose
 worker was killed is marked failed after three missed heartbeats and queued again with
-the same parameters, up to `STALE_RETRIES` times, and workers wait for the running
+the same parameters, up to `optuna_storage.STALE_RETRIES` times, and workers wait for the running
 trials of the others before they finish. The journal storage has no heartbeat: a
 killed worker's trial stays `running` in results.csv and is not retried.
 
@@ -37,6 +37,10 @@ searches (`nsga2`, `tpe`, `random` or `grid`) also write pareto.png and one conf
 trial on the Pareto front; `params` (the parameter count) and `latency` (the median
 seconds per example of a fixed batch, on the machine that ran the trial) are
 objectives measured on the trained model.
+
+This module holds the options, the study and the worker loop; `optuna_trial` the
+distributions, the objective function and the pruning callback; `optuna_storage` the
+storages.
 
 In Python, `study(...)` and `objective(...)` give the same pieces for any Optuna
 sampler, pruner or storage:
@@ -51,19 +55,12 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import os
-import re
-import socket
-import statistics
 import time
-import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import keras
-import numpy as np
 import optuna
 from optuna.trial import TrialState
 
@@ -71,27 +68,21 @@ from kzoo import configs
 from kzoo.errors import ConfigError, did_you_mean
 from kzoo.tuning import reports
 from kzoo.tuning.inputs import Prepared, positive, prepare_directory, raise_stopped
-from kzoo.tuning.space import (
-    PSEUDO_METRICS,
-    Objective,
-    Param,
-    SearchSpace,
-    TrialFailed,
-    check_finite,
-    load,
-    parse_objective,
-    require_search,
+from kzoo.tuning.optuna_storage import (
+    DEFAULT_STORAGE_FILE,
+    HEARTBEAT,
+    JOURNAL_PREFIX,
+    make_storage,
+    mask,
+    quiet,
+    storage_url,
 )
+from kzoo.tuning.optuna_trial import PruningCallback, TrialObjective, candidates
+from kzoo.tuning.space import Objective, SearchSpace, load, parse_objective, require_search
 
 SAMPLERS = ("tpe", "random", "grid", "cmaes", "nsga2")
 SINGLE_OBJECTIVE_SAMPLERS = ("cmaes",)
 PRUNERS = ("none", "median", "hyperband", "successive_halving")
-DEFAULT_STORAGE_FILE = "study.db"
-JOURNAL_PREFIX = "journal:"
-HEARTBEAT = 60  # seconds between a running trial's heartbeats (database storages)
-STALE_RETRIES = 3  # times a trial whose worker died is queued again
-LATENCY_BATCH = 32
-LATENCY_REPEATS = 5
 STATUS = {
     TrialState.COMPLETE: "completed",
     TrialState.FAIL: "failed",
@@ -99,28 +90,7 @@ STATUS = {
     TrialState.RUNNING: "running",
     TrialState.WAITING: "waiting",
 }
-# The driver each SQLAlchemy dialect imports by default, and the package that installs it.
-DRIVERS = {
-    "psycopg2": "psycopg2-binary",
-    "psycopg": "psycopg[binary]",
-    "pymysql": "PyMySQL",
-    "MySQLdb": "mysqlclient",
-}
 __all__ = ["PruningCallback", "objective", "run_search", "study"]
-
-
-@contextlib.contextmanager
-def _quiet() -> Iterator[None]:
-    """Optuna's experimental-feature warnings (heartbeats, stale-trial retries) and its
-    INFO log lines stay out of kzoo's output: kzoo prints one line per trial itself."""
-    verbosity = optuna.logging.get_verbosity()
-    optuna.logging.set_verbosity(optuna.logging.ERROR)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            yield
-    finally:
-        optuna.logging.set_verbosity(verbosity)
 
 
 # --- options -----------------------------------------------------------------------------
@@ -198,251 +168,7 @@ def make_pruner(name: str, epochs: int) -> optuna.pruners.BasePruner:
     return optuna.pruners.NopPruner()
 
 
-# --- the space as Optuna distributions -----------------------------------------------------
-
-
-def candidates(param: Param) -> list[Any]:
-    """The finite set of config values of a choice, boolean or stepped range."""
-    if param.type == "choice":
-        return list(param.values)
-    if param.type == "boolean":
-        return [False, True]
-    low, high, step = param.low, param.high, param.step
-    if param.type == "int" and step is None:
-        step = 1
-    values, value = [], low
-    while value <= high * (1 + 1e-12):
-        values.append(param.decode(value))
-        value = value * step if param.sampling == "log" else value + step
-        if param.sampling == "linear":
-            value = low + len(values) * step  # no accumulated rounding error
-    return values
-
-
-def suggest(trial: optuna.Trial, param: Param) -> Any:
-    """Draws `param` in `trial`; returns its config value."""
-    key = param.key
-    if param.type in ("choice", "boolean") or (param.step is not None and param.sampling == "log"):
-        return param.decode(
-            trial.suggest_categorical(key, [param.encode(v) for v in candidates(param)])
-        )
-    log = param.sampling == "log"
-    if param.type == "int":
-        step = int(param.step or 1)
-        high = param.low + (int(param.high) - int(param.low)) // step * step  # on the grid
-        return trial.suggest_int(key, int(param.low), int(high), step=step, log=log)
-    if param.step is not None:
-        count = math.floor((param.high - param.low) / param.step + 1e-9)
-        high = float(f"{param.low + count * param.step:.12g}")
-        return param.decode(trial.suggest_float(key, param.low, high, step=param.step))
-    return param.decode(trial.suggest_float(key, float(param.low), float(param.high), log=log))
-
-
-def suggest_values(trial: optuna.Trial, space: SearchSpace) -> dict[str, Any]:
-    """The config values of a trial: every active hyperparameter, parents first."""
-    values: dict[str, Any] = {}
-    for param in space.params:
-        if space.active(param, values):
-            values[param.key] = suggest(trial, param)
-    return values
-
-
-# --- one trial ----------------------------------------------------------------------------
-
-
-class PruningCallback(keras.callbacks.Callback):
-    """Reports a logged value to an Optuna trial after every epoch and stops a trial the
-    pruner rejects (by raising `optuna.TrialPruned`, which Optuna records as pruned).
-
-    A Keras 3 callback: it reads only `logs`, so it runs on every backend.
-
-    Args:
-        trial: the `optuna.Trial` being trained.
-        monitor: the logged value reported, e.g. "val_accuracy".
-        offset: added to the epoch number (the step reported), e.g. for folds.
-    """
-
-    def __init__(self, trial: optuna.Trial, monitor: str, offset: int = 0):
-        super().__init__()
-        self.trial = trial
-        self.monitor = monitor
-        self.offset = offset
-
-    def on_epoch_end(self, epoch, logs=None):
-        value = (logs or {}).get(self.monitor)
-        if value is None or not math.isfinite(float(value)):
-            return  # a missing or NaN value: the NaN checks fail the trial instead
-        step = self.offset + epoch
-        self.trial.report(float(value), step)
-        if self.trial.should_prune():
-            raise optuna.TrialPruned(f"pruned after epoch {epoch + 1}: {self.monitor}={value:.4g}")
-
-
-def _pick_epoch(history: Mapping[str, Sequence[float]], objectives: Sequence[Objective]) -> int:
-    """The epoch whose values a trial scores: the best of the first logged objective."""
-    logged = [o for o in objectives if o.name in history]
-    if not logged:
-        return -1
-    series = [float(v) for v in history[logged[0].name]]
-    finite = [i for i, v in enumerate(series) if math.isfinite(v)]
-    if not finite:
-        return -1
-    sign = -1.0 if logged[0].direction == "max" else 1.0
-    return min(finite, key=lambda i: (sign * series[i], i))
-
-
-def latency(model: keras.Model, x: np.ndarray) -> float:
-    """Median seconds per example of `model.predict_on_batch` on a fixed batch of `x`."""
-    batch = x[:LATENCY_BATCH]
-    model.predict_on_batch(batch)  # traces the predict function
-    times = []
-    for _ in range(LATENCY_REPEATS):
-        start = time.perf_counter()
-        model.predict_on_batch(batch)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) / len(batch)
-
-
-class TrialObjective:
-    """An Optuna objective function over a zoo config: `study.optimize(objective)`.
-
-    Each call draws the trial's hyperparameters from the config's search space, builds and
-    compiles the model with the config's recipe, fits it on the data loaded once, and
-    returns the objectives (one float, or a tuple for several). A trial whose loss or
-    objective becomes NaN raises `TrialFailed`; its error is kept in the trial's
-    `error` user attribute.
-    """
-
-    def __init__(self, prepared: Prepared, objectives: Sequence[Objective], verbose: int | str = 0):
-        self.prepared = prepared
-        self.space = prepared.space
-        self.objectives = list(objectives)
-        self.verbose = verbose
-        self.last_trial: int | None = None  # the number of the trial run last
-
-    @property
-    def directions(self) -> list[str]:
-        return ["maximize" if o.direction == "max" else "minimize" for o in self.objectives]
-
-    def __call__(self, trial: optuna.Trial) -> float | tuple[float, ...]:
-        # Which machine and process ran the trial: latency is that machine's, and a
-        # trial left failed by a killed worker names it.
-        trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
-        self.last_trial = trial.number
-        try:
-            return self._run(trial)
-        except optuna.TrialPruned:
-            raise
-        except Exception as error:
-            trial.set_user_attr("error", reports.last_line(f"{type(error).__name__}: {error}"))
-            raise
-
-    def _run(self, trial: optuna.Trial) -> float | tuple[float, ...]:
-        values = suggest_values(trial, self.space)
-        config = self.space.trial_config(values)
-        prepared = self.prepared
-        if prepared.fold_data is not None:
-            x, y, splits = prepared.fold_data
-            runs = [(x[t], y[t], (x[v], y[v])) for t, v in splits]
-        else:
-            runs = [(prepared.x_train, prepared.y_train, prepared.validation_data)]
-        prune = not isinstance(trial.study.pruner, optuna.pruners.NopPruner)
-        scores: list[list[float]] = []
-        for index, (x_train, y_train, validation) in enumerate(runs):
-            keras.backend.clear_session(free_memory=False)
-            model = self.space.compiled_model(config, values)
-            callbacks = []
-            if prune and self.objectives[0].name not in PSEUDO_METRICS:
-                epochs = config["train"]["epochs"]
-                callbacks.append(PruningCallback(trial, self.objectives[0].name, index * epochs))
-            kwargs = {"verbose": self.verbose, "shuffle": True, "callbacks": callbacks}
-            if validation is not None:
-                kwargs["validation_data"] = validation
-            options = self.space.fit_options(config, values, x_train, kwargs)
-            history = model.fit(x_train, y_train, **options).history
-            check_finite(history)
-            scores.append(self._scores(history, model, validation, x_train))
-        means = [float(np.mean(column)) for column in zip(*scores)]
-        for objective, value in zip(self.objectives, means):
-            if not math.isfinite(value):
-                raise TrialFailed(f"The objective {objective.name} is {value} (NaN or infinite).")
-        return means[0] if len(means) == 1 else tuple(means)
-
-    def _scores(self, history, model, validation, x_train) -> list[float]:
-        epoch = _pick_epoch(history, self.objectives)
-        out = []
-        for objective in self.objectives:
-            if objective.name == "params":
-                out.append(float(model.count_params()))
-            elif objective.name == "latency":
-                out.append(latency(model, validation[0] if validation else x_train))
-            else:
-                out.append(float(history[objective.name][epoch]))
-        return out
-
-
-# --- storage and study -----------------------------------------------------------------------
-
-
-def mask(url: str) -> str:
-    """`url` with its password replaced by ***, for messages and files."""
-    return re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", str(url))
-
-
-def storage_url(storage: str | None, directory: Path) -> str:
-    return storage or f"sqlite:///{(directory / DEFAULT_STORAGE_FILE).resolve()}"
-
-
-def make_storage(url: str, heartbeat: int = HEARTBEAT) -> optuna.storages.BaseStorage:
-    """Optuna storage for an SQLAlchemy URL or `journal:PATH`, with clear errors for a
-    malformed URL, a missing driver or an unreachable database (credentials masked)."""
-    if url.startswith(JOURNAL_PREFIX):
-        path = Path(url[len(JOURNAL_PREFIX) :]).expanduser()
-        if not path.parent.is_dir():
-            raise ConfigError(
-                f"--storage {url}: the folder {path.parent} does not exist. Create it, or "
-                "give a journal file in an existing folder."
-            )
-        from optuna.storages.journal import JournalFileBackend, JournalStorage
-
-        return JournalStorage(JournalFileBackend(str(path)))
-    import sqlalchemy
-
-    try:
-        parsed = sqlalchemy.engine.make_url(url)
-    except sqlalchemy.exc.ArgumentError:
-        raise ConfigError(
-            f"--storage must be a database URL (sqlite:///FILE, postgresql://USER@HOST/DB, "
-            f"mysql://...) or journal:PATH. Received: {mask(url)!r}."
-        ) from None
-    kwargs: dict[str, Any] = {}
-    if parsed.get_backend_name() == "sqlite":
-        # Workers sharing one SQLite file wait for each other's writes instead of failing.
-        kwargs = {"connect_args": {"timeout": 60}}
-    try:
-        with _quiet():
-            return optuna.storages.RDBStorage(
-                url,
-                engine_kwargs=kwargs,
-                heartbeat_interval=heartbeat,
-                grace_period=3 * heartbeat,  # a busy machine may delay one or two
-                heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(
-                    max_retry=STALE_RETRIES
-                ),
-            )
-    except ImportError as error:
-        module = getattr(error.__cause__, "name", None) or getattr(error, "name", None)
-        package = DRIVERS.get(str(module).split(".")[0], module)
-        raise ConfigError(
-            f"--storage {mask(url)}: the database driver `{module}` is not installed. "
-            f"Install it (pip install {package}) or choose another storage."
-        ) from None
-    except sqlalchemy.exc.SQLAlchemyError as error:
-        detail = reports.last_line(str(getattr(error, "orig", None) or error).split("\n(")[0])
-        raise ConfigError(
-            f"--storage {mask(url)}: cannot reach the database ({mask(detail)}). Check the "
-            "host, port, user and database name, and that the server is running."
-        ) from None
+# --- the study -----------------------------------------------------------------------
 
 
 def _fingerprint(space: SearchSpace, objectives: Sequence[Objective]) -> dict[str, Any]:
@@ -506,7 +232,7 @@ def study(
         storage = make_storage(url, heartbeat)
     name = study_name or _default_name(space.config)
     directions = ["maximize" if o.direction == "max" else "minimize" for o in parsed]
-    with _quiet():
+    with quiet():
         result = optuna.create_study(
             storage=storage,
             sampler=sampler,
@@ -714,7 +440,7 @@ def run_search(
     reset = ("pareto", DEFAULT_STORAGE_FILE) if storage is None else ("pareto",)
     prepare_directory(directory, record, overwrite, shared=True, reset=reset)
     if overwrite and storage is not None:
-        with _quiet(), contextlib.suppress(KeyError):
+        with quiet(), contextlib.suppress(KeyError):
             optuna.delete_study(study_name=name, storage=make_storage(url, heartbeat))
     optuna_study = make_study(
         prepared.space,
@@ -781,7 +507,7 @@ def _work(
             state["failures"] = 0
 
     grid = isinstance(optuna_study.sampler, optuna.samplers.GridSampler)
-    with _quiet():
+    with quiet():
         while True:
             if heartbeats:
                 optuna.storages.fail_stale_trials(optuna_study)

@@ -10,7 +10,7 @@ import pytest
 import kzoo
 from kzoo import configs
 from kzoo.tuning import optuna as engine
-from kzoo.tuning import search
+from kzoo.tuning import optuna_trial, search
 from tests.helpers import vowel_folders
 from tests.tuning.test_search import read_rows, tiny_search_config
 
@@ -161,7 +161,7 @@ def test_pruning_callback_stops_a_rejected_trial_on_keras_3():
         x = np.ones((8, 3), "float32")
         seen = keras.callbacks.LambdaCallback(on_epoch_end=lambda e, logs: epochs_run.append(e))
         model.fit(x, x[:, :1] + 1, epochs=5, verbose=0,
-                  callbacks=[seen, engine.PruningCallback(trial, "loss")])  # fmt: skip
+                  callbacks=[seen, optuna_trial.PruningCallback(trial, "loss")])  # fmt: skip
         return 0.0
 
     study.optimize(objective, n_trials=1)
@@ -201,7 +201,7 @@ def test_a_trial_failed_as_stale_under_its_worker_does_not_stop_it(tmp_path, cap
             self.space, self.calls = space, 0
 
         def __call__(self, trial):
-            engine.suggest_values(trial, space)
+            optuna_trial.suggest_values(trial, space)
             self.calls += 1
             self.last_trial = trial.number
             if self.calls == 1:  # what another worker's fail_stale_trials does
