@@ -27,6 +27,7 @@ EXIT_DIVERGED = 3
 
 # The Keras Tuner algorithms of `kzoo tune --tuner` (kzoo.tuning.search.TUNERS).
 TUNERS = ("random", "grid", "bayesian", "hyperband")
+ENGINES = ("keras_tuner", "optuna")
 # The entry-point group of installed model plugins (kzoo.registry.ENTRY_POINT_GROUP).
 ENTRY_POINT_GROUP = "kzoo.models"
 
@@ -170,16 +171,22 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("demo", "train the demo model on the embedded vowels data set")
     add_training_options(p)
 
-    p = command("tune", "search a config's `search` space with Keras Tuner")
+    p = command("tune", "search a config's `search` space with Keras Tuner or Optuna")
     p.add_argument("config", help="a zoo config name or a YAML file with a `search` block")
-    p.add_argument("--tuner", default="random", choices=TUNERS, help="the search algorithm")
-    p.add_argument("--max-trials", type=int, default=10, help="trials in all")
+    add_overrides(p)
+    p.add_argument("--engine", default="keras_tuner", choices=ENGINES, help="the search engine")
+    p.add_argument("--max-trials", type=int, default=10, help="trials in all, across workers")
     add_data(p)
-    p.add_argument("--objective", default="val_accuracy", help="the logged metric to optimize")
+    p.add_argument(
+        "--objective",
+        action="append",
+        metavar="METRIC[:min|max]",
+        help="default val_accuracy; Optuna: repeat it for a Pareto front, also params, latency",
+    )
     p.add_argument(
         "--directory",
         default="tuning",
-        help="results.csv, trials.png, best.yaml and the tuner state",
+        help="results.csv, trials.png, best.yaml and the engine's state",
     )
     p.add_argument(
         "--overwrite", action="store_true", help="discard an earlier search instead of resuming it"
@@ -195,11 +202,26 @@ def build_parser() -> argparse.ArgumentParser:
         default=3,
         help="stop the search after this many failed trials in a row",
     )
-    p.add_argument(
+    g = p.add_argument_group("Keras Tuner engine")
+    g.add_argument("--tuner", choices=TUNERS, help="the search algorithm (default: random)")
+    g.add_argument(
         "--distributed", choices=("chief", "worker"), help="this process's role in a search"
     )
-    p.add_argument("--oracle", metavar="HOST:PORT", help="the chief's address (distributed)")
-    p.add_argument("--tuner-id", help="this worker's name (distributed)")
+    g.add_argument("--oracle", metavar="HOST:PORT", help="the chief's address (distributed)")
+    g.add_argument("--tuner-id", help="this worker's name (distributed)")
+    g = p.add_argument_group("Optuna engine (--engine optuna)")
+    g.add_argument("--sampler", help="tpe (default) | random | grid | cmaes | nsga2")
+    g.add_argument("--pruner", help="none (default) | median | hyperband | successive_halving")
+    g.add_argument(
+        "--storage",
+        metavar="URL",
+        help="SQLAlchemy URL or journal:PATH shared by the workers (default: DIRECTORY/study.db)",
+    )
+    g.add_argument("--study", metavar="NAME", help="the study's name (default: the config's)")
+    g.add_argument("--timeout", type=float, metavar="SECONDS", help="stop starting trials after")
+    g.add_argument(
+        "--heartbeat", type=int, metavar="SECONDS", help="a running trial's heartbeat (default 60)"
+    )
     add_verbosity(p, "one line per trial")
 
     p = command("export", "export a trained run: SavedModel, ONNX or LiteRT")

@@ -73,9 +73,7 @@ def main(argv=None) -> int:
         f"Median (min-max) of {repeats} runs after warm-up; each case runs in a fresh "
         "interpreter, where kzoo and its reference run alternately, and a ratio is the "
         "median of the per-pair ratios (kzoo's run i over the reference's run i). "
-        "Produced by `python -m benchmarks`"
-        + (" --quick" if args.quick else "")
-        + ".",
+        "Produced by `python -m benchmarks`" + (" --quick" if args.quick else "") + ".",
         "",
     ]
     with tempfile.TemporaryDirectory(prefix="kzoo-bench-") as scratch:

@@ -151,30 +151,32 @@ def _run(args) -> int | None:
 
 
 def _tune(args) -> None:
-    from kzoo.tuning import search
+    from kzoo.tuning import reports, search
 
+    options = ("tuner", "distributed", "oracle", "tuner_id", "sampler", "pruner", "storage",
+               "study", "timeout", "heartbeat")  # fmt: skip
     summary = search.run(
         args.config,
-        tuner=args.tuner,
+        engine=args.engine,
         max_trials=args.max_trials,
         source=args.data,
         data_dir=args.data_dir,
-        objective=args.objective,
+        objective=args.objective or "val_accuracy",
         directory=args.directory,
         overwrite=args.overwrite,
         epochs=args.epochs,
         folds=args.folds,
         max_retries_per_trial=args.max_retries_per_trial,
         max_consecutive_failed_trials=args.max_consecutive_failed_trials,
-        distributed=args.distributed,
-        oracle=args.oracle,
-        tuner_id=args.tuner_id,
+        overrides=args.overrides,
         verbose=fit_verbosity(args, default=0),
+        **{name: getattr(args, name) for name in options},
     )
-    best = summary.get("best") or {}
+    best = summary.get("best")
     if best:
-        print(f"Best trial {best.get('trial')}: {args.objective}={best.get('objective')}")
-        print(f"Best config: {best.get('config')} (kzoo train {best.get('config')})")
+        print(f"Best trial {best['trial']}: {summary['objective']}={best['value']:.4g}")
+        print(reports.top_table(summary))
+        print(f"Best config: {best['config']} (kzoo train {best['config']})")
     print(f"Results in {summary.get('directory', args.directory)}")
 
 

@@ -75,9 +75,10 @@ def test_fast_list_matches_the_registry():
 
 
 def test_parser_facts_match_kzoo():
-    from kzoo.tuning import search
+    from kzoo.tuning import keras_tuner, search
 
-    assert kzoo_cli.TUNERS == tuple(search.TUNERS)
+    assert kzoo_cli.TUNERS == tuple(keras_tuner.TUNERS)
+    assert kzoo_cli.ENGINES == tuple(search.ENGINES)
     assert kzoo_cli.ENTRY_POINT_GROUP == kzoo.registry.ENTRY_POINT_GROUP
     assert kzoo_cli.version() == kzoo.__version__
     assert cli.build_parser is kzoo_cli.build_parser  # one parser

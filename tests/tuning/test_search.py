@@ -10,6 +10,7 @@ import yaml
 
 import kzoo
 from kzoo import configs
+from kzoo.tuning import keras_tuner as kt_engine
 from kzoo.tuning import search
 from tests.helpers import conditional_search, vowel_folders
 
@@ -164,21 +165,21 @@ def test_config_without_search_block_is_an_error(tmp_path):
 
 
 def test_distributed_env_roles():
-    env = search.distributed_env("chief", "127.0.0.1:8123")
+    env = kt_engine.distributed_env("chief", "127.0.0.1:8123")
     assert env == {
         "KERASTUNER_ORACLE_IP": "127.0.0.1",
         "KERASTUNER_ORACLE_PORT": "8123",
         "KERASTUNER_TUNER_ID": "chief",
     }
-    assert search.distributed_env("worker", "10.0.0.1:9", "w1")["KERASTUNER_TUNER_ID"] == "w1"
-    assert search.distributed_env("worker", "10.0.0.1:9")["KERASTUNER_TUNER_ID"].startswith(
+    assert kt_engine.distributed_env("worker", "10.0.0.1:9", "w1")["KERASTUNER_TUNER_ID"] == "w1"
+    assert kt_engine.distributed_env("worker", "10.0.0.1:9")["KERASTUNER_TUNER_ID"].startswith(
         "worker-"
     )
     with pytest.raises(kzoo.ConfigError, match="must not contain `chief`"):
-        search.distributed_env("worker", "10.0.0.1:9", "chief2")
+        kt_engine.distributed_env("worker", "10.0.0.1:9", "chief2")
     with pytest.raises(kzoo.ConfigError, match="always `chief`"):
-        search.distributed_env("chief", "10.0.0.1:9", "w1")
-    with search.distributed("worker", "10.0.0.1:9", "w1"):
+        kt_engine.distributed_env("chief", "10.0.0.1:9", "w1")
+    with kt_engine.distributed("worker", "10.0.0.1:9", "w1"):
         import os
 
         assert os.environ["KERASTUNER_TUNER_ID"] == "w1"
@@ -211,7 +212,7 @@ def test_best_epoch_checkpoint_is_written_once_with_the_best_weights(tmp_path):
         x[:, :2],
         epochs=3,
         verbose=0,
-        callbacks=[Score(), search._BestEpochInMemory(saver)],
+        callbacks=[Score(), kt_engine._BestEpochInMemory(saver)],
     )
     assert len(writes) == 1 and saver.best_value == 0.9
     for last, now in zip(seen[2], model.get_weights()):
@@ -280,6 +281,7 @@ def json_trials(out):
 def test_the_tuner_learns_the_space_without_building_a_model(tmp_path, monkeypatch):
     from kzoo.models import factory
     from kzoo.tuning.hypermodel import ConfigHyperModel
+    from kzoo.tuning.space import Objective
 
     config = configs.load(
         {
@@ -291,8 +293,8 @@ def test_the_tuner_learns_the_space_without_building_a_model(tmp_path, monkeypat
     builds = []
     monkeypatch.setattr(factory, "build", lambda *a, **k: builds.append(1))
     model = ConfigHyperModel(config)
-    objective = search.make_objective(config, "val_accuracy", validation=True)
-    tuner = search.make_tuner(
+    objective = kt_engine.make_objective(Objective("val_accuracy", "max"))
+    tuner = kt_engine.make_tuner(
         "random", model, objective, max_trials=1, directory=tmp_path, seed=0, epochs=1
     )
     assert builds == []
