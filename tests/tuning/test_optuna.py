@@ -126,7 +126,7 @@ def test_multi_objective_search_writes_the_pareto_front(tmp_path, folders):
         f"trial_{p['trial']}.yaml" for p in front
     )
     for point in front:  # its config rebuilds a network of that size; nothing dominates it
-        model = kzoo.registry.build(configs.load(point["config"]))
+        model = kzoo.models.build(configs.load(point["config"]))
         assert model.count_params() == point["params"]
         assert not any(
             float(r["val_accuracy"]) >= point["val_accuracy"]
