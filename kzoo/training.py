@@ -168,7 +168,11 @@ def _train(config, source, data_dir, epochs, output, resume, overwrite, verbose)
     keras.utils.set_random_seed(int(train_block["seed"]))
 
     dataset = data.load(
-        config["data"], train_block["batch_size"], train_block["seed"], data_dir=data_dir
+        config["data"],
+        train_block["batch_size"],
+        train_block["seed"],
+        data_dir=data_dir,
+        variable_length=data.variable_length(config),
     )
     _fill_from_data(config, dataset)
     configs.validate(config)
@@ -250,9 +254,14 @@ def evaluate(
     config = configs.load(run / "config.yaml")
     block = dict(config["data"])
     if split == "all":
-        block.update(validation_split=0.0, test_split=0.0, test_pattern=None)
+        block.update(validation_split=0.0, test_split=0.0, test_pattern=None, augment={})
     dataset = data.load(
-        block, config["train"]["batch_size"], config["train"]["seed"], source, data_dir
+        block,
+        config["train"]["batch_size"],
+        config["train"]["seed"],
+        source,
+        data_dir,
+        variable_length=data.variable_length(config),
     )
     expected = config["args"].get("num_classes")
     if expected is not None and dataset.num_classes != expected:

@@ -7,7 +7,8 @@
 - a directory of class sub-folders (audio .wav, images or text files).
 
 `load` returns a `Dataset` of batched, prefetched `tf.data` splits; everything is
-deterministic given the seed.
+deterministic given the seed. `Frontend` (kzoo/data/frontend.py) is the feature front
+end the splits are made with, for prediction to use the same.
 """
 
 from __future__ import annotations
@@ -16,11 +17,21 @@ from pathlib import Path
 from typing import Any
 
 from kzoo.data import folders, vowels
+from kzoo.data.bucketing import variable_length
 from kzoo.data.examples import Examples
+from kzoo.data.frontend import Frontend
 from kzoo.data.pipeline import Dataset, prepare, split_indices
 from kzoo.errors import ConfigError, did_you_mean
 
-__all__ = ["Dataset", "Examples", "examples", "load", "split_indices"]
+__all__ = [
+    "Dataset",
+    "Examples",
+    "Frontend",
+    "examples",
+    "load",
+    "split_indices",
+    "variable_length",
+]
 
 
 def examples(
@@ -56,12 +67,17 @@ def load(
     seed: int = 0,
     source: str | None = None,
     data_dir: str | Path | None = None,
+    variable_length: bool = False,
 ) -> Dataset:
-    """The batched splits of a config's `data` block, optionally from another `source`."""
+    """The batched splits of a config's `data` block, optionally from another `source`.
+
+    `variable_length`: the model takes inputs of any length (`variable_length(config)`),
+    so audio batches are bucketed by length unless `data.bucketing` is false.
+    """
     loaded = examples(data, source, data_dir)
     if data.get("sample_rate") and loaded.sample_rate and loaded.sample_rate != data["sample_rate"]:
         raise ConfigError(
             f"The audio is sampled at {loaded.sample_rate} Hz but the config expects "
             f"`data.sample_rate`={data['sample_rate']} Hz. Resample the audio or change the setting."
         )
-    return prepare(loaded, data, batch_size, seed)
+    return prepare(loaded, data, batch_size, seed, variable_length)
