@@ -266,7 +266,7 @@ def augment(
     x = tf.convert_to_tensor(x, tf.float32)
 
     def key(name: str) -> tf.Tensor:
-        return tf.stack([tf.cast(draw, tf.int64), tf.constant(_STREAMS[name], tf.int64)])
+        return _key(draw, name)
 
     length = _length(x) if length is None else tf.cast(length, tf.int32)
     if "time_stretch" in spec:
@@ -308,6 +308,37 @@ _STREAMS = {
 }
 
 
+def _key(draw: tf.Tensor, name: str) -> tf.Tensor:
+    return tf.stack([tf.cast(draw, tf.int64), tf.constant(_STREAMS[name], tf.int64)])
+
+
+def expected_length(length: tf.Tensor, spec: dict[str, Any], draw: tf.Tensor) -> tf.Tensor:
+    """About how many steps an example of `length` steps spans after `augment` with `draw`.
+
+    The same draws as `augment` (speed perturbation stretches it, a shift moves its end),
+    so batching by length can group examples by the length they will have; exact up to
+    the rounding of frames.
+    """
+    length = tf.cast(length, tf.float32)
+    if "time_stretch" in spec:
+        length *= _stretch_factor(spec["time_stretch"], _key(draw, "time_stretch"))
+    if "time_shift" in spec:
+        shift = _shift_steps(
+            tf.cast(length, tf.int32), spec["time_shift"], _key(draw, "time_shift")
+        )
+        length += tf.cast(shift, tf.float32)
+    return length
+
+
+def _stretch_factor(ratio: float, seed: tf.Tensor) -> tf.Tensor:
+    return tf.random.stateless_uniform([], seed, 1.0 - ratio, 1.0 + ratio)
+
+
+def _shift_steps(length: tf.Tensor, fraction: float, seed: tf.Tensor) -> tf.Tensor:
+    limit = tf.cast(tf.floor(fraction * tf.cast(length, tf.float32)), tf.int32)
+    return tf.random.stateless_uniform([], seed, -limit, limit + 1, dtype=tf.int32)
+
+
 def _length(x: tf.Tensor) -> tf.Tensor:
     """Steps up to the last one holding a non-zero value: the example without its padding."""
     active = tf.reduce_any(tf.not_equal(x, 0.0), axis=-1)
@@ -316,8 +347,7 @@ def _length(x: tf.Tensor) -> tf.Tensor:
 
 
 def _shift(x: tf.Tensor, length: tf.Tensor, fraction: float, seed: tf.Tensor) -> tf.Tensor:
-    limit = tf.cast(tf.floor(fraction * tf.cast(length, tf.float32)), tf.int32)
-    shift = tf.random.stateless_uniform([], seed, -limit, limit + 1, dtype=tf.int32)
+    shift = _shift_steps(length, fraction, seed)
     steps = tf.shape(x)[0]
     source = tf.range(steps) - shift  # where each output step reads from
     valid = (source >= 0) & (source < steps)
@@ -330,7 +360,7 @@ def _stretch(x: tf.Tensor, length: tf.Tensor, ratio: float, seed: tf.Tensor):
 
     Returns the stretched example and its length.
     """
-    factor = tf.random.stateless_uniform([], seed, 1.0 - ratio, 1.0 + ratio)
+    factor = _stretch_factor(ratio, seed)
     steps = tf.shape(x)[0]
     last = tf.maximum(length - 1, 0)
     source = tf.range(tf.cast(steps, tf.float32)) / factor
@@ -386,4 +416,12 @@ def _keep(size: tf.Tensor, span: tf.Tensor, masks: int, width: int, seed: tf.Ten
     return keep & ~tf.reduce_any(masked, axis=0)
 
 
-__all__ = ["AUGMENTATIONS", "SPEC_AUGMENT_DEFAULTS", "WAVEFORM", "apply", "augment", "resolve"]
+__all__ = [
+    "AUGMENTATIONS",
+    "SPEC_AUGMENT_DEFAULTS",
+    "WAVEFORM",
+    "apply",
+    "augment",
+    "expected_length",
+    "resolve",
+]

@@ -13,7 +13,7 @@ test batches are sorted by length outright.
 ```yaml
 data:
   bucketing: true                   # the default; false pads every clip to one length
-  bucketing: {window: 16, boundaries: [32, 64, 128]}   # frames (model time steps)
+  bucketing: {window: 64, boundaries: [32, 64, 128]}   # frames (model time steps)
 ```
 
 It applies to audio when the model's time axis is variable (its builder's default
@@ -25,7 +25,7 @@ keep one padded length.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -33,7 +33,7 @@ import tensorflow as tf
 
 from kzoo.errors import ConfigError, did_you_mean
 
-DEFAULTS: dict[str, Any] = {"window": 16, "boundaries": None}
+DEFAULTS: dict[str, Any] = {"window": 64, "boundaries": None}
 
 
 def resolve(spec: Any) -> dict[str, Any] | None:
@@ -52,7 +52,7 @@ def resolve(spec: Any) -> dict[str, Any] | None:
     if not isinstance(spec, Mapping):
         raise ConfigError(
             "`data.bucketing` must be true (batch clips of similar length together), false "
-            "(pad every clip to one length) or a mapping such as {window: 16, boundaries: "
+            "(pad every clip to one length) or a mapping such as {window: 64, boundaries: "
             f"[32, 64, 128]}}. Received: {spec!r}."
         )
     for key in spec:
@@ -131,11 +131,14 @@ def batches(
     *,
     shuffle: bool,
     options: dict[str, Any] | None,
+    expected: Callable[[tf.Tensor, tf.Tensor], tf.Tensor] | None = None,
 ) -> tf.data.Dataset:
     """`(positions (b,), draws (b,))` batches: which examples each batch holds, in order.
 
     `positions` index `lengths`; `draws` are per-example random integers, new every
     epoch, that key the example's augmentation (zeros when not shuffled).
+    `expected(length, draw)`, when given, is the length an example will have after
+    augmentation: windows are sorted on it.
     """
     n = len(lengths)
     if not shuffle:
@@ -155,7 +158,14 @@ def batches(
     table = tf.constant(np.asarray(lengths, "int64"))
 
     def by_length(position, draw):
-        order = tf.argsort(tf.gather(table, position), stable=True)
+        length = tf.cast(tf.gather(table, position), tf.float32)
+        if expected is not None:
+            length = tf.map_fn(
+                lambda e: expected(e[0], e[1]),
+                (length, draw),
+                fn_output_signature=tf.float32,
+            )
+        order = tf.argsort(length, stable=True)
         return tf.gather(position, order), tf.gather(draw, order)
 
     # Every window but the last holds whole batches, so only the last batch is short.

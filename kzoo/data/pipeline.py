@@ -235,6 +235,9 @@ def _audio(
         x, _ = frontend(tf.transpose(wave), length[None])  # (1, frames, dims)
         return x[0]
 
+    def expected_length(length: tf.Tensor, draw: tf.Tensor) -> tf.Tensor:
+        return augmentation.expected_length(length, augment, draw)
+
     def finish(x: tf.Tensor, chosen: tf.Tensor):
         if options:
             # Exactly as long as the longest example after augmentation (or its boundary).
@@ -254,7 +257,14 @@ def _audio(
         if len(idx) == 0:
             return None
         chosen_all = tf.constant(idx)
-        order = bucketing.batches(frames[idx], batch_size, seed, shuffle=shuffle, options=options)
+        order = bucketing.batches(
+            frames[idx],
+            batch_size,
+            seed,
+            shuffle=shuffle,
+            options=options,
+            expected=expected_length if shuffle and augment else None,
+        )
         split_frames = tf.constant(frames[idx])
         wave_lengths = tf.constant(waves.lengths) if (shuffle and on_the_fly) else None
 
