@@ -11,6 +11,7 @@ the ratio kzoo / reference (the median of the per-pair ratios) with its target. 
   scaling    LiGRU(256) step time vs batch size and sequence length (issue #8)
   tuning     a kzoo random search vs plain fit of the same trials (issue #7)
   speechbrain  LiGRU and SincConv1D vs SpeechBrain on PyTorch (issue #8)
+  pipeline   length bucketing, the pipeline vs batches in memory, peak RSS vs data size
 
 `python -m benchmarks` runs everything and writes benchmarks/results.md and
 benchmarks/scaling.png; `--only losses,zoo` runs some cases and `--quick` a
@@ -38,7 +39,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 
-CASES = ("layers", "losses", "zoo", "precision", "scaling", "tuning", "speechbrain")
+CASES = ("layers", "losses", "zoo", "precision", "scaling", "tuning", "speechbrain", "pipeline")
 HERE = Path(__file__).parent
 
 

@@ -261,7 +261,7 @@ def evaluate(
         config["train"]["seed"],
         source,
         data_dir,
-        variable_length=data.variable_length(config),
+        variable_length=data.variable_length(config, trained=True),
     )
     expected = config["args"].get("num_classes")
     if expected is not None and dataset.num_classes != expected:

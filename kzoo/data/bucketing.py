@@ -84,14 +84,19 @@ def resolve(spec: Any) -> dict[str, Any] | None:
     return options
 
 
-def variable_length(config: Mapping[str, Any]) -> bool:
+def variable_length(config: Mapping[str, Any], *, trained: bool = False) -> bool:
     """Whether a config's model takes inputs of any length: a time axis of None in its
-    `args.input_shape` or in its builder's default one."""
+    `args.input_shape` or in its builder's default one.
+
+    With `trained`, `config` is a run's (its `args.input_shape` is the one the model
+    was built with), and that alone decides: a model trained on one padded length
+    keeps it.
+    """
     from kzoo import registry
 
     shape = config.get("args", {}).get("input_shape")
-    if _starts_with_none(shape):
-        return True
+    if _starts_with_none(shape) or trained:
+        return _starts_with_none(shape)
     try:
         parameter = registry.builder_arguments(config["model"]).get("input_shape")
     except ValueError:

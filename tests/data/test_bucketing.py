@@ -108,6 +108,8 @@ def test_variable_length_is_read_from_the_model():
     assert bucketing.variable_length({"model": "cnn_mlp_rnn", "args": {"input_shape": [31, 40]}})
     assert not bucketing.variable_length({"model": "mlp", "args": {}})
     assert bucketing.variable_length({"model": "mlp", "args": {"input_shape": [None, 40]}})
+    run = {"model": "cnn_mlp_rnn", "args": {"input_shape": [101, 40]}}
+    assert not bucketing.variable_length(run, trained=True)  # trained on one length
 
 
 @pytest.mark.parametrize(
