@@ -102,7 +102,7 @@ def fsdd_rows(repeats: int, quick: bool, scratch: Path) -> tuple[list[str], list
     batches = list(bucketed.train)
     memory = tf.data.Dataset.from_generator(
         lambda: iter(batches), output_signature=bucketed.train.element_spec
-    )
+    ).apply(tf.data.experimental.assert_cardinality(len(batches)))
     piped, held = timed_pair(
         epoch(bucketed_model, bucketed.train),
         epoch(bucketed_model, memory),

@@ -176,9 +176,11 @@ def batches(
     # Every window but the last holds whole batches, so only the last batch is short.
     sorted_examples = examples.batch(batch_size * options["window"]).map(by_length).unbatch()
     count = math.ceil(n / batch_size)
-    return sorted_examples.batch(batch_size).shuffle(
+    batched = sorted_examples.batch(batch_size).shuffle(
         count, seed=seed + 1, reshuffle_each_iteration=True
     )
+    # `unbatch` loses the count, which Keras's progress bar and step counts want.
+    return batched.apply(tf.data.experimental.assert_cardinality(count))
 
 
 __all__ = ["DEFAULTS", "batches", "check_fits", "padded_length", "resolve", "variable_length"]

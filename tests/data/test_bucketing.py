@@ -53,6 +53,7 @@ def test_batches_hold_clips_of_one_length_padded_exactly_to_the_longest(uneven):
     for split in ("train", "validation", "test"):
         batches = epochs[split] = _epoch(getattr(dataset, split))
         assert len(batches) == math.ceil(dataset.sizes[split] / 8)
+        assert int(getattr(dataset, split).cardinality()) == len(batches)
         assert len({b.shape[1] for b in batches}) > 1  # lengths differ between batches
         for batch in batches:
             frames = _frames(batch)
