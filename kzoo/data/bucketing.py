@@ -142,8 +142,8 @@ def batches(
 
     `positions` index `lengths`; `draws` are per-example random integers, new every
     epoch, that key the example's augmentation (zeros when not shuffled).
-    `expected(length, draw)`, when given, is the length an example will have after
-    augmentation: windows are sorted on it.
+    `expected(lengths, draws)`, when given, is the length examples will have after
+    augmentation (vectorized): windows are sorted on it.
     """
     n = len(lengths)
     if not shuffle:
@@ -165,11 +165,7 @@ def batches(
     def by_length(position, draw):
         length = tf.cast(tf.gather(table, position), tf.float32)
         if expected is not None:
-            length = tf.map_fn(
-                lambda e: expected(e[0], e[1]),
-                (length, draw),
-                fn_output_signature=tf.float32,
-            )
+            length = expected(length, draw)
         order = tf.argsort(length, stable=True)
         return tf.gather(position, order), tf.gather(draw, order)
 

@@ -231,12 +231,11 @@ def _audio(
     stretch = augment.get("time_stretch", 0.0)
     shift = augment.get("time_shift", 0.0)
 
-    def features_of_one(wave: tf.Tensor, length: tf.Tensor) -> tf.Tensor:
-        x, _ = frontend(tf.transpose(wave), length[None])  # (1, frames, dims)
-        return x[0]
+    def expected_length(lengths: tf.Tensor, draws: tf.Tensor) -> tf.Tensor:
+        return augmentation.expected_length(lengths, augment, draws)
 
-    def expected_length(length: tf.Tensor, draw: tf.Tensor) -> tf.Tensor:
-        return augmentation.expected_length(length, augment, draw)
+    def waveform_features(waves: tf.Tensor, lengths: tf.Tensor) -> tf.Tensor:
+        return frontend(waves[..., 0], lengths)[0]  # the whole batch at once
 
     def finish(x: tf.Tensor, chosen: tf.Tensor):
         if options:
@@ -278,11 +277,7 @@ def _audio(
                     else samples
                 )
                 wave, length = waves.gather(positions, steps)
-                x = tf.map_fn(
-                    lambda e: augmentation.augment(e[0], augment, e[2], features_of_one, e[1]),
-                    (wave, length, draws),
-                    fn_output_signature=tf.TensorSpec([None, dims], tf.float32),
-                )
+                x = augmentation.augment_batch(wave, augment, draws, length, waveform_features)
             else:
                 longest = tf.reduce_max(tf.gather(split_frames, positions))
                 steps = (
@@ -292,11 +287,7 @@ def _audio(
                 )
                 x, length = features.gather(chosen, steps)
                 if shuffle and augment:
-                    x = tf.map_fn(
-                        lambda e: augmentation.augment(e[0], augment, e[2], length=e[1]),
-                        (x, length, draws),
-                        fn_output_signature=tf.TensorSpec([None, dims], tf.float32),
-                    )
+                    x = augmentation.augment_batch(x, augment, draws, length)
             return finish(x, chosen)
 
         dataset = order.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
