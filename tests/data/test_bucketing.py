@@ -174,3 +174,26 @@ def test_a_run_of_a_variable_length_model_trains_and_evaluates_bucketed(uneven, 
     assert np.isfinite(results["test"]["loss"])
     metrics = training.evaluate(tmp_path / "run", split="all")
     assert np.isfinite(metrics["loss"])
+
+
+@pytest.mark.parametrize(
+    "setting, match",
+    [
+        ("data.bucketing={boundaries: [4]}", "cannot hold the longest example"),
+        ("data.bucketing=sometimes", "`data.bucketing` must be true"),
+        ("data.cache=/dev/null/cache", "`data.cache` directory /dev/null/cache is not writable"),
+    ],
+)
+def test_the_cli_refuses_bad_pipeline_settings_in_one_line(
+    capsys, uneven, tmp_path, setting, match
+):
+    from kzoo import cli
+    from tests.helpers import tiny_config
+
+    config = tiny_config(tmp_path / "gru.yaml", model="gru")
+    run = tmp_path / "run"
+    argv = ["train", config, "--data", uneven, "--output", run, "--quiet", "--set", setting]
+    assert cli.main([str(a) for a in argv]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("kzoo: error: ") and err.count("\n") == 1 and match in err, err
+    assert not run.exists()
