@@ -7,7 +7,9 @@
 - a directory of class sub-folders (audio .wav, images or text files).
 
 `load` returns a `Dataset` of batched, prefetched `tf.data` splits; everything is
-deterministic given the seed. `Frontend` (kzoo/data/frontend.py) is the feature front
+deterministic given the seed. Audio clips are batched by length when the model takes
+any length (`data.bucketing`, see `bucketing.py`), and what does not change between
+epochs is computed once and kept in memory or on disk (`data.cache`, see `store.py`). `Frontend` (kzoo/data/frontend.py) is the feature front
 end the splits are made with, for prediction to use the same.
 """
 
