@@ -254,14 +254,18 @@ def evaluate(
     config = configs.load(run / "config.yaml")
     block = dict(config["data"])
     if split == "all":
-        block.update(validation_split=0.0, test_split=0.0, test_pattern=None, augment={})
+        block.update(validation_split=0.0, test_split=0.0, test_pattern=None)
+    block["augment"] = {}  # evaluation never augments
+    variable = data.variable_length(config, trained=True)
+    shape = config["args"].get("input_shape")
     dataset = data.load(
         block,
         config["train"]["batch_size"],
         config["train"]["seed"],
         source,
         data_dir,
-        variable_length=data.variable_length(config, trained=True),
+        variable_length=variable,
+        steps=None if variable or not shape else shape[0],  # as the model was trained
     )
     expected = config["args"].get("num_classes")
     if expected is not None and dataset.num_classes != expected:

@@ -70,11 +70,14 @@ def load(
     source: str | None = None,
     data_dir: str | Path | None = None,
     variable_length: bool = False,
+    steps: int | None = None,
 ) -> Dataset:
     """The batched splits of a config's `data` block, optionally from another `source`.
 
     `variable_length`: the model takes inputs of any length (`variable_length(config)`),
-    so audio batches are bucketed by length unless `data.bucketing` is false.
+    so audio batches are bucketed by length unless `data.bucketing` is false. `steps`:
+    the time steps of a trained model with a fixed input length (audio is padded or cut
+    to them).
     """
     loaded = examples(data, source, data_dir)
     if data.get("sample_rate") and loaded.sample_rate and loaded.sample_rate != data["sample_rate"]:
@@ -82,4 +85,4 @@ def load(
             f"The audio is sampled at {loaded.sample_rate} Hz but the config expects "
             f"`data.sample_rate`={data['sample_rate']} Hz. Resample the audio or change the setting."
         )
-    return prepare(loaded, data, batch_size, seed, variable_length)
+    return prepare(loaded, data, batch_size, seed, variable_length, steps)

@@ -113,6 +113,7 @@ def prepare(
     batch_size: int,
     seed: int,
     variable_length: bool = False,
+    steps: int | None = None,
 ) -> Dataset:
     """Turns loaded examples into the batched splits the training runner fits on.
 
@@ -123,6 +124,9 @@ def prepare(
         seed: splits, order and augmentation are a deterministic function of it.
         variable_length: whether the model takes inputs of any length, so batches of
             audio may be padded to their own longest clip (`data.bucketing`).
+        steps: the time steps a trained model with a fixed input length takes: audio
+            is padded or cut to them (evaluation on new data). None: the longest clip's
+            (or `data.max_seconds`').
     """
     if len(examples) == 0:
         raise ConfigError("The data set is empty: the source yielded no examples.")
@@ -161,7 +165,17 @@ def prepare(
     if examples.kind != "audio":
         return _in_memory(examples, frontend, splits, autoencoder, batch_size, seed, common)
     return _audio(
-        examples, frontend, splits, augment, options, cache, autoencoder, batch_size, seed, common
+        examples,
+        frontend,
+        splits,
+        augment,
+        options,
+        cache,
+        autoencoder,
+        batch_size,
+        seed,
+        common,
+        steps,
     )
 
 
@@ -208,7 +222,17 @@ def _in_memory(examples, frontend, splits, autoencoder, batch_size, seed, common
 
 
 def _audio(
-    examples, frontend, splits, augment, options, cache, autoencoder, batch_size, seed, common
+    examples,
+    frontend,
+    splits,
+    augment,
+    options,
+    cache,
+    autoencoder,
+    batch_size,
+    seed,
+    common,
+    steps=None,
 ) -> Dataset:
     train_idx = splits["train"]
     on_the_fly = frontend.features["type"] in ("logmel", "mfcc") and bool(
@@ -225,7 +249,7 @@ def _audio(
     bucketing.check_fits(options, int(frames[longest]), names[longest])
     # Without bucketing every batch has one length: the crop length, or the longest clip.
     samples = frontend.max_samples or int(clip_lengths.max())
-    fixed = frontend.frames(samples)
+    fixed = int(steps) if steps else frontend.frames(samples)
     dims = frontend.dims
     labels = tf.constant(np.asarray(examples.labels, "int32"))
     stretch = augment.get("time_stretch", 0.0)
@@ -247,7 +271,9 @@ def _audio(
             x = tf.pad(x, [[0, 0], [0, steps - tf.shape(x)[1]], [0, 0]])
             x = tf.ensure_shape(x, [None, None, dims])
         else:
-            x = tf.ensure_shape(x[:, :fixed], [None, fixed, dims])
+            x = x[:, :fixed]
+            x = tf.pad(x, [[0, 0], [0, fixed - tf.shape(x)[1]], [0, 0]])
+            x = tf.ensure_shape(x, [None, fixed, dims])
         y = features.gather(chosen, tf.shape(x)[1])[0] if autoencoder else tf.gather(labels, chosen)
         return x, y
 

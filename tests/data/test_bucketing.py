@@ -197,3 +197,21 @@ def test_the_cli_refuses_bad_pipeline_settings_in_one_line(
     err = capsys.readouterr().err
     assert err.startswith("kzoo: error: ") and err.count("\n") == 1 and match in err, err
     assert not run.exists()
+
+
+def test_a_fixed_length_model_is_evaluated_at_its_own_length(uneven, tmp_path):
+    from kzoo import training
+    from tests.helpers import tiny_config
+
+    short = tmp_path / "short"
+    for path in sorted(uneven.rglob("*.wav")):
+        if int(path.stem.split("_")[1]) % 7 == 0:  # the shortest clips of each class
+            (short / path.parent.name).mkdir(parents=True, exist_ok=True)
+            (short / path.parent.name / path.name).symlink_to(path)
+    config = configs.load(tiny_config(tmp_path / "mlp.yaml"))
+    training.train(config, source=str(short), output=tmp_path / "run", verbose=0)
+    frames = configs.load(tmp_path / "run" / "config.yaml")["args"]["input_shape"][0]
+    longest = data.load(_block(uneven, bucketing=False), batch_size=8).input_shape[0]
+    assert frames < longest  # the new data is longer than the model's input: cut to it
+    metrics = training.evaluate(tmp_path / "run", source=str(uneven), split="all")
+    assert np.isfinite(metrics["loss"])
