@@ -261,12 +261,13 @@ def _audio(
     def waveform_features(waves: tf.Tensor, lengths: tf.Tensor) -> tf.Tensor:
         return frontend(waves[..., 0], lengths)[0]  # the whole batch at once
 
-    def finish(x: tf.Tensor, chosen: tf.Tensor):
+    def finish(x: tf.Tensor, chosen: tf.Tensor, longest: tf.Tensor | None):
         if options:
-            # Exactly as long as the longest example after augmentation (or its boundary).
-            active = tf.reduce_any(tf.not_equal(x, 0.0), axis=-1)
-            last = tf.reduce_max(tf.where(active, tf.range(1, tf.shape(x)[1] + 1)[None], 0))
-            steps = tf.cast(bucketing.padded_length(options, last), tf.int32)
+            if longest is None:  # augmented: as long as its longest example now is
+                active = tf.reduce_any(tf.not_equal(x, 0.0), axis=-1)
+                positions = tf.range(1, tf.shape(x)[1] + 1)[None]
+                longest = tf.reduce_max(tf.where(active, positions, 0))
+            steps = tf.cast(bucketing.padded_length(options, longest), tf.int32)
             x = x[:, :steps]
             x = tf.pad(x, [[0, 0], [0, steps - tf.shape(x)[1]], [0, 0]])
             x = tf.ensure_shape(x, [None, None, dims])
@@ -312,9 +313,10 @@ def _audio(
                     else fixed
                 )
                 x, length = features.gather(chosen, steps)
-                if shuffle and augment:
-                    x = augmentation.augment_batch(x, augment, draws, length)
-            return finish(x, chosen)
+                if not (shuffle and augment):
+                    return finish(x, chosen, longest)
+                x = augmentation.augment_batch(x, augment, draws, length)
+            return finish(x, chosen, None)
 
         dataset = order.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
         return dataset.prefetch(tf.data.AUTOTUNE)
