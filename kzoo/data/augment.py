@@ -9,16 +9,17 @@ data:
   augment: {noise: {snr_db: [10, 30]}, gain_db: 6, time_shift: 0.1, time_stretch: 0.1}
 ```
 
-Augmentations run in the `tf.data` pipeline of the training split only (after the
-shuffle, before batching), on one example at a time; validation and test data are
-never augmented. Each example draws its own random values from a stream seeded by
-the run's seed (`tf.data.Dataset.random`, re-drawn every epoch), so two runs with
-the same seed see the same augmented data.
+Augmentations run in the `tf.data` pipeline of the training split only, on whole
+batches at once (vectorized, batches in parallel); validation and test data are never
+augmented. Each example has its own random draw from a stream seeded by the run's
+seed (`tf.data.Dataset.random`, re-drawn every epoch), and its augmentation is a
+function of that draw alone, whatever batch it lands in, so two runs with the same
+seed see the same augmented data.
 
 `time_stretch`, `gain_db` and `noise` act on the waveform. With log-mel or MFCC
 features and one of them, the training split keeps its waveforms and computes its
-features on the fly, every epoch, after them (validation and test features are
-computed once, with the same code).
+features on the fly, every epoch, after them, a batch at a time (validation and test
+features are computed once, by the same front end).
 
 - `spec_augment` (Park et al., "SpecAugment: A Simple Data Augmentation Method for
   Automatic Speech Recognition", Interspeech 2019, arXiv:1904.08779): `time_masks`

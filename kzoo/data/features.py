@@ -6,7 +6,7 @@ features: {type: logmel, num_mel_bins: 40, frame_ms: 25, hop_ms: 10, top_db: 80,
 ```
 Features are computed once per data set, on padded batches, with Keras's own
 `MelSpectrogram` layer (and, when the waveforms are augmented, again for each
-training example every epoch, by the same `Extractor`). An utterance's features
+training batch every epoch, by the same `Extractor`; `kzoo.data.frontend` wraps it). An utterance's features
 depend on its own samples only, never on the batch or the padding it was computed
 with; frames past its end are set to zero so masking layers (`keras.layers.Masking`)
 and length-aware losses can ignore them. Log-mel values are floored `top_db` below each utterance's loudest bin (librosa's
@@ -122,8 +122,8 @@ class Extractor:
 
     TensorFlow ops (Keras's `MelSpectrogram` runs on TensorFlow inside `tf.data` on
     every backend), for use inside `tf.data` pipelines: `extract` maps it over a data
-    set once; with waveform augmentation the training pipeline maps it per example,
-    after augmenting the waveform.
+    set once; with waveform augmentation the training pipeline applies it to each
+    batch, after augmenting the waveforms.
     """
 
     def __init__(self, sample_rate: int, spec: dict[str, Any]):
