@@ -267,9 +267,9 @@ def _audio(
                 active = tf.reduce_any(tf.not_equal(x, 0.0), axis=-1)
                 positions = tf.range(1, tf.shape(x)[1] + 1)[None]
                 longest = tf.reduce_max(tf.where(active, positions, 0))
-            steps = tf.cast(bucketing.padded_length(options, longest), tf.int32)
-            x = x[:, :steps]
-            x = tf.pad(x, [[0, 0], [0, steps - tf.shape(x)[1]], [0, 0]])
+            padded = tf.cast(bucketing.padded_length(options, longest), tf.int32)
+            x = x[:, :padded]
+            x = tf.pad(x, [[0, 0], [0, padded - tf.shape(x)[1]], [0, 0]])
             x = tf.ensure_shape(x, [None, None, dims])
         else:
             x = x[:, :fixed]
