@@ -12,6 +12,7 @@ the ratio kzoo / reference (the median of the per-pair ratios) with its target. 
   tuning     a kzoo random search vs plain fit of the same trials
   speechbrain  LiGRU and SincConv1D vs SpeechBrain on PyTorch
   cli        `kzoo --help`, `--version`, `list` vs `python -c "import keras"`
+  pipeline   length bucketing, the pipeline vs batches in memory, peak RSS vs data size
 
 `python -m benchmarks` runs everything and writes benchmarks/results.md and
 benchmarks/scaling.png; `--only losses,zoo` runs some cases and `--quick` a
@@ -39,7 +40,17 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 
-CASES = ("layers", "losses", "zoo", "precision", "scaling", "tuning", "speechbrain", "cli")
+CASES = (
+    "layers",
+    "losses",
+    "zoo",
+    "precision",
+    "scaling",
+    "tuning",
+    "speechbrain",
+    "cli",
+    "pipeline",
+)
 HERE = Path(__file__).parent
 
 

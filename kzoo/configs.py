@@ -57,6 +57,8 @@ DATA_DEFAULTS: dict[str, Any] = {
     "max_seconds": None,  # longer audio is cropped, shorter padded, to this duration
     "sample_rate": None,  # expected sample rate of audio (checked), None to accept the first seen
     "augment": {},
+    "bucketing": True,  # batch audio by length when the model's time axis is variable
+    "cache": "auto",  # features kept between epochs: auto, memory, or a directory
 }
 
 

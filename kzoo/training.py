@@ -349,7 +349,11 @@ def _train(config, source, data_dir, epochs, output, resume, overwrite, verbose)
     keras.utils.set_random_seed(int(train_block["seed"]))
 
     dataset = data.load(
-        config["data"], train_block["batch_size"], train_block["seed"], data_dir=data_dir
+        config["data"],
+        train_block["batch_size"],
+        train_block["seed"],
+        data_dir=data_dir,
+        variable_length=data.variable_length(config),
     )
     _fill_from_data(config, dataset)
     configs.validate(config)
@@ -460,8 +464,17 @@ def evaluate(
     block = dict(config["data"])
     if split == "all":
         block.update(validation_split=0.0, test_split=0.0, test_pattern=None)
+    block["augment"] = {}  # evaluation never augments
+    variable = data.variable_length(config, trained=True)
+    shape = config["args"].get("input_shape")
     dataset = data.load(
-        block, config["train"]["batch_size"], config["train"]["seed"], source, data_dir
+        block,
+        config["train"]["batch_size"],
+        config["train"]["seed"],
+        source,
+        data_dir,
+        variable_length=variable,
+        steps=None if variable or not shape else shape[0],  # as the model was trained
     )
     expected = config["args"].get("num_classes")
     if expected is not None and dataset.num_classes != expected:

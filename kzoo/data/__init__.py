@@ -7,7 +7,10 @@
 - a directory of class sub-folders (audio .wav, images or text files).
 
 `load` returns a `Dataset` of batched, prefetched `tf.data` splits; everything is
-deterministic given the seed.
+deterministic given the seed. Audio clips are batched by length when the model takes
+any length (`data.bucketing`, see `bucketing.py`), and what does not change between
+epochs is computed once and kept in memory or on disk (`data.cache`, see `store.py`). `Frontend` (kzoo/data/frontend.py) is the feature front
+end the splits are made with, for prediction to use the same.
 """
 
 from __future__ import annotations
@@ -16,11 +19,21 @@ from pathlib import Path
 from typing import Any
 
 from kzoo.data import folders, vowels
+from kzoo.data.bucketing import variable_length
 from kzoo.data.examples import Examples
+from kzoo.data.frontend import Frontend
 from kzoo.data.pipeline import Dataset, prepare, split_indices
 from kzoo.errors import ConfigError, did_you_mean, preview
 
-__all__ = ["Dataset", "Examples", "examples", "load", "split_indices"]
+__all__ = [
+    "Dataset",
+    "Examples",
+    "Frontend",
+    "examples",
+    "load",
+    "split_indices",
+    "variable_length",
+]
 
 
 def examples(
@@ -64,8 +77,16 @@ def load(
     seed: int = 0,
     source: str | None = None,
     data_dir: str | Path | None = None,
+    variable_length: bool = False,
+    steps: int | None = None,
 ) -> Dataset:
-    """The batched splits of a config's `data` block, optionally from another `source`."""
+    """The batched splits of a config's `data` block, optionally from another `source`.
+
+    `variable_length`: the model takes inputs of any length (`variable_length(config)`),
+    so audio batches are bucketed by length unless `data.bucketing` is false. `steps`:
+    the time steps of a trained model with a fixed input length (audio is padded or cut
+    to them).
+    """
     loaded = examples(data, source, data_dir)
     if data.get("targets", "labels") == "labels" and len(loaded.class_names) < 2:
         raise ConfigError(
@@ -78,4 +99,4 @@ def load(
             f"The audio is sampled at {loaded.sample_rate} Hz but the config expects "
             f"`data.sample_rate`={data['sample_rate']} Hz. Resample the audio or change the setting."
         )
-    return prepare(loaded, data, batch_size, seed)
+    return prepare(loaded, data, batch_size, seed, variable_length, steps)

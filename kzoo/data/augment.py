@@ -9,16 +9,17 @@ data:
   augment: {noise: {snr_db: [10, 30]}, gain_db: 6, time_shift: 0.1, time_stretch: 0.1}
 ```
 
-Augmentations run in the `tf.data` pipeline of the training split only (after the
-shuffle, before batching), on one example at a time; validation and test data are
-never augmented. Each example draws its own random values from a stream seeded by
-the run's seed (`tf.data.Dataset.random`, re-drawn every epoch), so two runs with
-the same seed see the same augmented data.
+Augmentations run in the `tf.data` pipeline of the training split only, on whole
+batches at once (vectorized, batches in parallel); validation and test data are never
+augmented. Each example has its own random draw from a stream seeded by the run's
+seed (`tf.data.Dataset.random`, re-drawn every epoch), and its augmentation is a
+function of that draw alone, whatever batch it lands in, so two runs with the same
+seed see the same augmented data.
 
 `time_stretch`, `gain_db` and `noise` act on the waveform. With log-mel or MFCC
 features and one of them, the training split keeps its waveforms and computes its
-features on the fly, every epoch, after them (validation and test features are
-computed once, with the same code).
+features on the fly, every epoch, after them, a batch at a time (validation and test
+features are computed once, by the same front end).
 
 - `spec_augment` (Park et al., "SpecAugment: A Simple Data Augmentation Method for
   Automatic Speech Recognition", Interspeech 2019, arXiv:1904.08779): `time_masks`
@@ -52,6 +53,7 @@ computed once, with the same code).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -251,48 +253,85 @@ def augment(
 ) -> tf.Tensor:
     """One example `x` (steps, channels) augmented as `spec` says, its randomness keyed by `draw`.
 
-    The waveform augmentations (`time_stretch`, `gain_db`, `noise`) run first; then
-    `features` (`(waveform (samples, 1), length) -> frames`), when given; then the
-    rest. Each augmentation draws from its own stream, so adding one leaves the others'
-    draws as they were, and the same `(x, spec, draw)` always gives the same result
-    (stateless random ops). `length`, the number of real steps, defaults to the steps
-    up to the last non-zero one.
+    `augment_batch` on a batch of one: `features`, when given, turns one waveform
+    `(samples, 1)` and its length into frames. `length`, the number of real steps,
+    defaults to the steps up to the last non-zero one.
     """
     x = tf.convert_to_tensor(x, tf.float32)
+    batch_features = None
+    if features is not None:
 
-    def key(name: str) -> tf.Tensor:
-        return tf.stack([tf.cast(draw, tf.int64), tf.constant(_STREAMS[name], tf.int64)])
+        def batch_features(waves, lengths):
+            return features(waves[0], lengths[0])[None]
 
-    length = _length(x) if length is None else tf.cast(length, tf.int32)
+    lengths = None if length is None else tf.reshape(tf.cast(length, tf.int32), [1])
+    return augment_batch(x[None], spec, tf.reshape(draw, [1]), lengths, batch_features)[0]
+
+
+def augment_batch(
+    x: tf.Tensor,
+    spec: dict[str, Any],
+    draws: tf.Tensor,
+    lengths: tf.Tensor | None = None,
+    features: Callable[[tf.Tensor, tf.Tensor], tf.Tensor] | None = None,
+) -> tf.Tensor:
+    """A zero-padded batch `x` (n, steps, channels) augmented as `spec` says.
+
+    Example i's randomness is a function of `draws[i]` alone (never of the batch it is
+    in): the same `(example, spec, draw)` always gives the same result. The waveform
+    augmentations (`time_stretch`, `gain_db`, `noise`) run first; then `features`
+    (`(waveforms (n, samples, 1), lengths (n,)) -> frames (n, frames, dims)`), when
+    given; then the rest. Each augmentation draws from its own stream, so adding one
+    leaves the others' draws as they were. `lengths` (n,), the real steps of each
+    example, default to the steps up to its last non-zero one.
+    """
+    x = tf.convert_to_tensor(x, tf.float32)
+    lengths = _lengths(x) if lengths is None else tf.cast(lengths, tf.int32)
+    x, lengths = augment_waveform(x, spec, draws, lengths)
+    if features is not None:
+        x = features(x, lengths)
+        lengths = _lengths(x)
+    return augment_features(x, spec, draws, lengths)
+
+
+def augment_waveform(
+    x: tf.Tensor, spec: dict[str, Any], draws: tf.Tensor, lengths: tf.Tensor
+) -> tuple[tf.Tensor, tf.Tensor]:
+    """`augment_batch`'s first part: `time_stretch`, `gain_db` and `noise`; returns the
+    batch and its new lengths (the pipeline computes the features of a batch after it)."""
+    lengths = tf.cast(lengths, tf.int32)
     if "time_stretch" in spec:
-        x, length = _stretch(x, length, spec["time_stretch"], key("time_stretch"))
+        x, lengths = _stretch(x, lengths, _stretch_factor(spec["time_stretch"], draws))
     if "gain_db" in spec:
         g = spec["gain_db"]
-        gain_db = tf.random.stateless_uniform([], key("gain_db"), -g, g)
-        x = x * tf.pow(10.0, gain_db / 20.0)
+        gain_db = -g + 2 * g * _uniform(draws, "gain_db", 1)[:, 0]
+        x = x * tf.pow(10.0, gain_db / 20.0)[:, None, None]
     if "noise" in spec:
-        x = _add_noise(x, length, *spec["noise"]["snr_db"], key("noise"))
-    if features is not None:
-        x = features(x, length)
-        length = _length(x)
+        x = _add_noise(x, lengths, *spec["noise"]["snr_db"], draws)
+    return x, lengths
+
+
+def augment_features(
+    x: tf.Tensor, spec: dict[str, Any], draws: tf.Tensor, lengths: tf.Tensor | None = None
+) -> tf.Tensor:
+    """`augment_batch`'s second part: `time_shift`, `freq_warp` and `spec_augment`."""
+    lengths = _lengths(x) if lengths is None else tf.cast(lengths, tf.int32)
     if "time_shift" in spec:
-        x = _shift(x, length, spec["time_shift"], key("time_shift"))
-        length = _length(x)
+        x = _shift(x, _shift_steps(lengths, spec["time_shift"], draws))
+        lengths = _lengths(x)
     if "freq_warp" in spec:
-        x = _warp(x, spec["freq_warp"], key("freq_warp"))
+        r = spec["freq_warp"]
+        x = _warp(x, 1.0 - r + 2 * r * _uniform(draws, "freq_warp", 1)[:, 0])
     if "spec_augment" in spec:
         settings = spec["spec_augment"]
-        steps, bins = tf.shape(x)[0], tf.shape(x)[1]
-        time_seed, freq_seed = tf.unstack(
-            tf.random.experimental.stateless_split(key("spec_augment"), 2)
-        )
-        keep_t = _keep(steps, length, settings["time_masks"], settings["time_width"], time_seed)
-        keep_f = _keep(bins, bins, settings["freq_masks"], settings["freq_width"], freq_seed)
-        x = x * tf.cast(keep_t[:, None] & keep_f[None, :], x.dtype)
+        steps, bins = tf.shape(x)[1], tf.shape(x)[2]
+        keep_t = _keep(steps, lengths, settings["time_masks"], settings["time_width"], draws, 0)
+        keep_f = _keep(bins, bins, settings["freq_masks"], settings["freq_width"], draws, 2)
+        x = x * tf.cast(keep_t[:, :, None] & keep_f[:, None, :], x.dtype)
     return x
 
 
-# One random stream per augmentation (see `augment`).
+# One random stream per augmentation (see `augment_batch`).
 _STREAMS = {
     "spec_augment": 1,
     "noise": 2,
@@ -301,84 +340,157 @@ _STREAMS = {
     "time_shift": 5,
     "time_stretch": 6,
 }
+_GOLDEN = 0x9E3779B97F4A7C15  # 2^64 / golden ratio: SplitMix64's increment
 
 
-def _length(x: tf.Tensor) -> tf.Tensor:
-    """Steps up to the last one holding a non-zero value: the example without its padding."""
-    active = tf.reduce_any(tf.not_equal(x, 0.0), axis=-1)
-    positions = tf.range(1, tf.shape(x)[0] + 1)
-    return tf.reduce_max(tf.where(active, positions, 0))
+def _mix(z: tf.Tensor) -> tf.Tensor:
+    """SplitMix64's output function (Steele, Lea and Flood, OOPSLA 2014) on uint64."""
+    z = _xor_shift(z, 30) * tf.constant(0xBF58476D1CE4E5B9, tf.uint64)
+    z = _xor_shift(z, 27) * tf.constant(0x94D049BB133111EB, tf.uint64)
+    return _xor_shift(z, 31)
 
 
-def _shift(x: tf.Tensor, length: tf.Tensor, fraction: float, seed: tf.Tensor) -> tf.Tensor:
-    limit = tf.cast(tf.floor(fraction * tf.cast(length, tf.float32)), tf.int32)
-    shift = tf.random.stateless_uniform([], seed, -limit, limit + 1, dtype=tf.int32)
-    steps = tf.shape(x)[0]
-    source = tf.range(steps) - shift  # where each output step reads from
-    valid = (source >= 0) & (source < steps)
-    moved = tf.gather(x, tf.clip_by_value(source, 0, steps - 1))
-    return tf.where(valid[:, None], moved, tf.zeros_like(moved))
+def _xor_shift(z: tf.Tensor, bits: int) -> tf.Tensor:
+    return tf.bitwise.bitwise_xor(z, _shift_right(z, bits))
 
 
-def _stretch(x: tf.Tensor, length: tf.Tensor, ratio: float, seed: tf.Tensor):
-    """Step t of the output reads step t / a of `x` (linear interpolation), up to a * length.
+def _shift_right(z: tf.Tensor, bits: int) -> tf.Tensor:
+    return tf.bitwise.right_shift(z, tf.constant(bits, tf.uint64))
 
-    Returns the stretched example and its length.
+
+def _uniform(draws: tf.Tensor, name: str, count, part: int = 0) -> tf.Tensor:
+    """(n, count) uniforms in [0, 1): row i a function of `draws[i]`, the stream and `part`.
+
+    A counter-based generator (each value a hash of its key and index) instead of TF's
+    stateless random ops, which take one seed per call: these are vectorized over a
+    batch whose examples each have their own seed.
     """
-    factor = tf.random.stateless_uniform([], seed, 1.0 - ratio, 1.0 + ratio)
-    steps = tf.shape(x)[0]
-    last = tf.maximum(length - 1, 0)
-    source = tf.range(tf.cast(steps, tf.float32)) / factor
-    inside = source <= tf.cast(last, tf.float32)
-    moved = _interpolate(x, source, last, axis=0)
-    stretched = tf.reduce_sum(tf.cast(inside, tf.int32)) * tf.cast(length > 0, tf.int32)
-    return tf.where(inside[:, None], moved, tf.zeros_like(moved)), stretched
+    draws = tf.bitcast(tf.cast(tf.reshape(draws, [-1]), tf.int64), tf.uint64)
+    stream = tf.constant((_STREAMS[name] * 8 + part) * _GOLDEN % 2**64, tf.uint64)
+    key = _mix(draws + stream)[:, None]
+    index = tf.cast(tf.range(count), tf.uint64)[None, :] + tf.constant(1, tf.uint64)
+    bits = _shift_right(_mix(key + index * tf.constant(_GOLDEN, tf.uint64)), 40)  # 24 bits
+    return tf.cast(tf.cast(bits, tf.int64), tf.float32) * (2.0**-24)
 
 
-def _warp(x: tf.Tensor, ratio: float, seed: tf.Tensor) -> tf.Tensor:
-    bins = tf.shape(x)[1]
-    alpha = tf.random.stateless_uniform([], seed, 1.0 - ratio, 1.0 + ratio)
-    return _interpolate(x, tf.range(tf.cast(bins, tf.float32)) * alpha, bins - 1, axis=1)
+def expected_length(length: tf.Tensor, spec: dict[str, Any], draws: tf.Tensor) -> tf.Tensor:
+    """About how many steps examples of `length` steps span after `augment_batch` with
+    `draws` (per example, vectorized).
+
+    The same draws as `augment_batch` (speed perturbation stretches an example, a shift
+    moves its end), so batching by length can group examples by the length they will
+    have; exact up to the rounding of frames.
+    """
+    length = tf.cast(length, tf.float32)
+    if "time_stretch" in spec:
+        length *= _stretch_factor(spec["time_stretch"], draws)
+    if "time_shift" in spec:
+        shift = _shift_steps(tf.cast(length, tf.int32), spec["time_shift"], draws)
+        length += tf.cast(shift, tf.float32)
+    return length
+
+
+def _stretch_factor(ratio: float, draws: tf.Tensor) -> tf.Tensor:
+    return 1.0 - ratio + 2 * ratio * _uniform(draws, "time_stretch", 1)[:, 0]
+
+
+def _shift_steps(lengths: tf.Tensor, fraction: float, draws: tf.Tensor) -> tf.Tensor:
+    """A shift drawn uniformly in {-limit..limit}, limit = floor(fraction * length)."""
+    limit = tf.floor(fraction * tf.cast(lengths, tf.float32))
+    u = _uniform(draws, "time_shift", 1)[:, 0]
+    return tf.cast(tf.minimum(tf.floor(u * (2 * limit + 1)), 2 * limit) - limit, tf.int32)
+
+
+def _lengths(x: tf.Tensor) -> tf.Tensor:
+    """(n,) steps up to the last one holding a non-zero value: examples without padding."""
+    active = tf.reduce_any(tf.not_equal(x, 0.0), axis=-1)
+    positions = tf.range(1, tf.shape(x)[1] + 1)[None, :]
+    return tf.reduce_max(tf.where(active, positions, 0), axis=1)
+
+
+def _shift(x: tf.Tensor, shifts: tf.Tensor) -> tf.Tensor:
+    steps = tf.shape(x)[1]
+    source = tf.range(steps)[None, :] - shifts[:, None]  # where each output step reads from
+    valid = (source >= 0) & (source < steps)
+    moved = tf.gather(x, tf.clip_by_value(source, 0, steps - 1), axis=1, batch_dims=1)
+    return tf.where(valid[..., None], moved, tf.zeros_like(moved))
+
+
+def _stretch(x: tf.Tensor, lengths: tf.Tensor, factors: tf.Tensor):
+    """Step t of example i reads its step t / a_i (linear interpolation), up to a_i * length.
+
+    Returns the stretched batch and its lengths.
+    """
+    steps = tf.shape(x)[1]
+    last = tf.maximum(lengths - 1, 0)
+    source = tf.range(tf.cast(steps, tf.float32))[None, :] / factors[:, None]
+    inside = source <= tf.cast(last, tf.float32)[:, None]
+    moved = _interpolate(x, source, last, axis=1)
+    stretched = tf.reduce_sum(tf.cast(inside, tf.int32), axis=1) * tf.cast(lengths > 0, tf.int32)
+    return tf.where(inside[..., None], moved, tf.zeros_like(moved)), stretched
+
+
+def _warp(x: tf.Tensor, alphas: tf.Tensor) -> tf.Tensor:
+    bins = tf.shape(x)[2]
+    source = tf.range(tf.cast(bins, tf.float32))[None, :] * alphas[:, None]
+    top = tf.fill(tf.shape(alphas), bins - 1)
+    return _interpolate(x, source, top, axis=2)
 
 
 def _interpolate(x: tf.Tensor, source: tf.Tensor, top: tf.Tensor, axis: int) -> tf.Tensor:
-    """`x` read at the fractional positions `source` along `axis` (linear interpolation),
-    positions past `top` reading position `top`."""
-    source = tf.minimum(source, tf.cast(top, tf.float32))
+    """Each example of `x` read at its fractional positions `source` (n, positions) along
+    `axis` (1 or 2; linear interpolation), positions past its `top` (n,) reading `top`."""
+    source = tf.minimum(source, tf.cast(top, tf.float32)[:, None])
     below = tf.cast(tf.floor(source), tf.int32)
-    above = tf.minimum(below + 1, tf.cast(top, tf.int32))
+    above = tf.minimum(below + 1, tf.cast(top, tf.int32)[:, None])
     weight = source - tf.floor(source)
-    if axis == 0:
-        weight = weight[:, None]
-    return tf.gather(x, below, axis=axis) * (1.0 - weight) + tf.gather(x, above, axis=axis) * weight
+    weight = weight[:, :, None] if axis == 1 else weight[:, None, :]
+    low = tf.gather(x, below, axis=axis, batch_dims=1)
+    high = tf.gather(x, above, axis=axis, batch_dims=1)
+    return low * (1.0 - weight) + high * weight
 
 
-def _add_noise(x: tf.Tensor, length: tf.Tensor, low: float, high: float, seed: tf.Tensor):
-    inside = tf.cast(tf.range(tf.shape(x)[0]) < length, x.dtype)[:, None]
-    count = tf.maximum(tf.reduce_sum(inside) * tf.cast(tf.shape(x)[1], x.dtype), 1.0)
-    power = tf.reduce_sum(tf.square(x) * inside) / count
-    snr_seed, noise_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
-    snr_db = tf.random.stateless_uniform([], snr_seed, low, high) if high > low else low
+def _add_noise(x: tf.Tensor, lengths: tf.Tensor, low: float, high: float, draws: tf.Tensor):
+    steps, channels = tf.shape(x)[1], tf.shape(x)[2]
+    inside = tf.cast(tf.range(steps)[None, :] < lengths[:, None], x.dtype)[..., None]
+    count = tf.maximum(tf.reduce_sum(inside, axis=(1, 2)) * tf.cast(channels, x.dtype), 1.0)
+    power = tf.reduce_sum(tf.square(x) * inside, axis=(1, 2)) / count
+    snr_db = low + (high - low) * _uniform(draws, "noise", 1)[:, 0]
     sigma = tf.sqrt(power / tf.pow(10.0, snr_db / 10.0))
-    noise = tf.random.stateless_normal(tf.shape(x), noise_seed, dtype=x.dtype)
-    return x + sigma * noise * inside
+    # Box-Muller: two uniforms per normal value.
+    u = _uniform(draws, "noise", 2 * steps * channels, part=1)
+    radius = tf.sqrt(-2.0 * tf.math.log(1.0 - u[:, 0::2]))
+    noise = tf.reshape(radius * tf.cos(2.0 * math.pi * u[:, 1::2]), tf.shape(x))
+    return x + sigma[:, None, None] * noise * inside
 
 
-def _keep(size: tf.Tensor, span: tf.Tensor, masks: int, width: int, seed: tf.Tensor) -> tf.Tensor:
-    """False on `masks` blocks of up to `width` positions among the first `span` of `size`."""
-    keep = tf.ones([size], tf.bool)
+def _keep(size, span, masks: int, width: int, draws: tf.Tensor, part: int) -> tf.Tensor:
+    """(n, size): False on `masks` blocks of up to `width` positions among the first
+    `span` (a number, or one per example) of `size`."""
+    n = tf.shape(draws)[0]
     if masks == 0 or width == 0:
-        return keep
-    width_seed, start_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
-    widths = tf.random.stateless_uniform([masks], width_seed, 0, width + 1, dtype=tf.int32)
-    widths = tf.minimum(widths, tf.cast(span, tf.int32))
-    room = tf.cast(span, tf.int32) - widths + 1  # start positions that keep a block inside
+        return tf.ones([n, size], tf.bool)
+    span = tf.broadcast_to(tf.cast(span, tf.int32), [n])[:, None]
+    widths = tf.cast(_uniform(draws, "spec_augment", masks, part) * (width + 1), tf.int32)
+    widths = tf.minimum(widths, span)
+    room = span - widths + 1  # start positions that keep a block inside
     starts = tf.cast(
-        tf.random.stateless_uniform([masks], start_seed) * tf.cast(room, tf.float32), tf.int32
+        _uniform(draws, "spec_augment", masks, part + 1) * tf.cast(room, tf.float32), tf.int32
     )
-    positions = tf.range(size)[None, :]
-    masked = (positions >= starts[:, None]) & (positions < (starts + widths)[:, None])
-    return keep & ~tf.reduce_any(masked, axis=0)
+    positions = tf.range(size)[None, None, :]
+    masked = (positions >= starts[..., None]) & (positions < (starts + widths)[..., None])
+    return ~tf.reduce_any(masked, axis=1)
 
 
-__all__ = ["AUGMENTATIONS", "SPEC_AUGMENT_DEFAULTS", "WAVEFORM", "apply", "augment", "resolve"]
+__all__ = [
+    "AUGMENTATIONS",
+    "SPEC_AUGMENT_DEFAULTS",
+    "WAVEFORM",
+    "apply",
+    "augment",
+    "augment_batch",
+    "augment_features",
+    "augment_waveform",
+    "expected_length",
+    "resolve",
+]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -14,8 +15,10 @@ class Examples:
     """A labelled data set held in memory.
 
     Attributes:
-        kind: "audio" (a list of 1-D float waveforms in [-1, 1]), "image" (an array
-            (n, height, width, channels)), "text" (a list of strings) or "tabular".
+        kind: "audio" (a sequence of 1-D float waveforms in [-1, 1]: a list, or the
+            `folders.WavFiles` of a class folder, which reads a file when indexed),
+            "image" (an array (n, height, width, channels)), "text" (a list of strings)
+            or "tabular".
         inputs: the examples, as `kind` says.
         labels: int32 (n,) class indices into `class_names`.
         class_names: the name of each class.
@@ -26,7 +29,7 @@ class Examples:
     """
 
     kind: str
-    inputs: list | np.ndarray
+    inputs: Sequence | np.ndarray
     labels: np.ndarray
     class_names: list[str]
     sample_rate: int | None = None

@@ -6,9 +6,10 @@ features: {type: logmel, num_mel_bins: 40, frame_ms: 25, hop_ms: 10, top_db: 80,
 ```
 Features are computed once per data set, on padded batches, with Keras's own
 `MelSpectrogram` layer (and, when the waveforms are augmented, again for each
-training example every epoch, by the same `Extractor`); frames past an utterance's end are set to zero so masking
-layers (`keras.layers.Masking`) and length-aware losses can ignore them. Log-mel
-values are floored `top_db` below each utterance's loudest bin (librosa's
+training batch every epoch, by the same `Extractor`; `kzoo.data.frontend` wraps it). An utterance's features
+depend on its own samples only, never on the batch or the padding it was computed
+with; frames past its end are set to zero so masking layers (`keras.layers.Masking`)
+and length-aware losses can ignore them. Log-mel values are floored `top_db` below each utterance's loudest bin (librosa's
 `power_to_db(top_db=...)` rule, per utterance), so an utterance's features do not
 depend on the others it was computed with, and near-digital silence does not
 reach down to the numeric floor.
@@ -133,8 +134,8 @@ class Extractor:
 
     TensorFlow ops (Keras's `MelSpectrogram` runs on TensorFlow inside `tf.data` on
     every backend), for use inside `tf.data` pipelines: `extract` maps it over a data
-    set once; with waveform augmentation the training pipeline maps it per example,
-    after augmenting the waveform.
+    set once; with waveform augmentation the training pipeline applies it to each
+    batch, after augmenting the waveforms.
     """
 
     def __init__(self, sample_rate: int, spec: dict[str, Any]):
@@ -158,11 +159,19 @@ class Extractor:
 
     def __call__(self, audio: tf.Tensor, lengths: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         lengths = tf.cast(lengths, tf.int32)
+        audio = tf.convert_to_tensor(audio, tf.float32)
+        # Samples past each utterance's end are zero, however the batch was padded.
+        audio = tf.where(tf.range(tf.shape(audio)[1])[None, :] < lengths[:, None], audio, 0.0)
         if self.spec["type"] == "raw":
             features, frames = audio[..., None], lengths
         else:
-            power = tf.transpose(self.mel(audio), (0, 2, 1))  # (n, frames, mels)
-            frames = tf.minimum(1 + lengths // self.hop, tf.shape(power)[1])
+            # The STFT reflects the buffer's last half window back into it. At least that
+            # many zeros after the longest utterance make every frame a function of its
+            # own utterance alone: the same features alone, in a batch, at any padding.
+            steps = 1 + tf.shape(audio)[1] // self.hop
+            padded = tf.pad(audio, [[0, 0], [0, self.mel.fft_length // 2]])
+            power = tf.transpose(self.mel(padded), (0, 2, 1))[:, :steps]  # (n, frames, mels)
+            frames = tf.minimum(1 + lengths // self.hop, steps)
             features = _to_db(power, _mask(power, frames), self.spec["top_db"])
             if self.spec["type"] == "mfcc":
                 features = tf.tensordot(features, self.dct, axes=1)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import wave
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +32,12 @@ def load(
     test_pattern: str | None = None,
     image_size: tuple[int, int] = (64, 64),
 ) -> Examples:
-    """Reads every file of a class-folder directory into memory.
+    """Lists a class-folder directory; images and text are read into memory, audio is not.
+
+    Audio files are only listed, and their headers checked (sample rate, sample width,
+    a length), so a bad file is named before anything else happens; `inputs` is then a
+    `WavFiles` sequence that reads a file when it is indexed, and the data pipeline
+    decodes them in parallel, never all at once.
 
     Args:
         directory: the root; each sub-folder is a class, sorted by name.
@@ -75,7 +81,7 @@ def load(
     pattern = _compile(test_pattern)
     test_mask = np.array([bool(pattern.search(p.name)) for p in files]) if pattern else None
     if kind == "audio":
-        rate, inputs = _read_audio(files, sample_rate)
+        rate, inputs = _scan_audio(files, sample_rate)
     elif kind == "image":
         rate, inputs = None, _read_images(files, image_size)
     else:
@@ -118,12 +124,6 @@ def _compile(pattern: str | None):
 
 def read_wav(path: Path) -> tuple[int, np.ndarray]:
     """(sample rate, mono float32 waveform in [-1, 1]) of a PCM .wav file."""
-    rate, _, samples = _read_wav(path)
-    return rate, samples
-
-
-def _read_wav(path: Path) -> tuple[int, int, np.ndarray]:
-    """(sample rate, channels, mono waveform) of a PCM .wav file."""
     try:
         with wave.open(str(path), "rb") as f:
             rate, width, channels = f.getframerate(), f.getsampwidth(), f.getnchannels()
@@ -132,28 +132,68 @@ def _read_wav(path: Path) -> tuple[int, int, np.ndarray]:
         raise ConfigError(
             f"Cannot read audio file {path}: {error}. Is it a valid PCM .wav file?"
         ) from None
-    dtypes = {1: ("uint8", 128.0, 128.0), 2: ("<i2", 0.0, 32768.0), 4: ("<i4", 0.0, 2.0**31)}
-    if width not in dtypes:
-        raise ConfigError(
-            f"Audio file {path} has {8 * width}-bit samples; expected 8, 16 or 32-bit PCM."
-        )
-    dtype, offset, scale = dtypes[width]
+    _check_header(path, rate, width)
+    dtype, offset, scale = _DTYPES[width]
     usable = len(frames) // (width * channels) * width * channels
     samples = (np.frombuffer(frames[:usable], dtype).astype("float32") - offset) / scale
     if samples.size == 0:
         raise ConfigError(f"Audio file {path} holds no samples (empty or truncated).")
+    return rate, samples.reshape(-1, channels).mean(axis=1)
+
+
+# sample width in bytes -> (dtype, offset, scale) of PCM samples
+_DTYPES = {1: ("uint8", 128.0, 128.0), 2: ("<i2", 0.0, 32768.0), 4: ("<i4", 0.0, 2.0**31)}
+
+
+def _check_header(path: Path, rate: int, width: int) -> None:
+    if width not in _DTYPES:
+        raise ConfigError(
+            f"Audio file {path} has {8 * width}-bit samples; expected 8, 16 or 32-bit PCM."
+        )
     if not 1 <= rate <= 1_000_000:
         raise ConfigError(
             f"Audio file {path} claims a sample rate of {rate} Hz; expected a rate between "
             "1 Hz and 1 MHz (e.g. 8000 or 16000). Its header is damaged: re-encode the file."
         )
-    return rate, channels, samples.reshape(-1, channels).mean(axis=1)
 
 
-def _read_audio(files: list[Path], sample_rate: int | None):
-    waves, layout = [], None
-    for path in files:
-        rate, channels, samples = _read_wav(path)
+class WavFiles(Sequence):
+    """The waveforms of a list of .wav files, read one at a time when indexed."""
+
+    def __init__(self, paths: list[Path], num_samples: np.ndarray):
+        self.paths = [Path(p) for p in paths]
+        self.num_samples = np.asarray(num_samples, "int64")  # from the headers
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        return read_wav(self.paths[index])[1]
+
+
+def _header(path: Path) -> tuple[int, int, int]:
+    """(sample rate, channels, samples) from a .wav header, checked as `read_wav` would."""
+    try:
+        with wave.open(str(path), "rb") as f:
+            rate, width = f.getframerate(), f.getsampwidth()
+            channels, count = f.getnchannels(), f.getnframes()
+    except (wave.Error, EOFError, OSError) as error:
+        raise ConfigError(
+            f"Cannot read audio file {path}: {error}. Is it a valid PCM .wav file?"
+        ) from None
+    _check_header(path, rate, width)
+    if count == 0:
+        raise ConfigError(f"Audio file {path} holds no samples (empty or truncated).")
+    return rate, channels, count
+
+
+def _scan_audio(files: list[Path], sample_rate: int | None):
+    counts = np.zeros(len(files), "int64")
+    layout = None
+    for i, path in enumerate(files):
+        rate, channels, counts[i] = _header(path)
         layout = layout or (channels, path)
         if channels != layout[0]:
             raise ConfigError(
@@ -169,8 +209,7 @@ def _read_audio(files: list[Path], sample_rate: int | None):
                 "rest of the data set. Resample it (e.g. `sox in.wav -r "
                 f"{sample_rate} out.wav`) or set `data.sample_rate`."
             )
-        waves.append(samples)
-    return sample_rate, waves
+    return sample_rate, WavFiles(files, counts)
 
 
 def _read_images(files: list[Path], image_size: tuple[int, int]) -> np.ndarray:

@@ -44,18 +44,25 @@ def load(name: str, split: str = "train", data_dir: str | Path | None = None) ->
         labels.append(int(y))
     kind, rate = _kind(feature)
     if kind == "audio":
-        scale = (
-            float(np.iinfo(inputs[0].dtype).max + 1)
-            if np.issubdtype(inputs[0].dtype, np.integer)
-            else 1.0
-        )
-        inputs = [np.asarray(x, "float32").reshape(-1) / scale for x in inputs]
+        inputs = [np.asarray(x, "float32").reshape(-1) / _pcm_scale(x) for x in inputs]
     elif kind == "text":
         inputs = [x.decode("utf-8", "replace") if isinstance(x, bytes) else str(x) for x in inputs]
     else:
         inputs = np.stack(inputs).astype("float32") / 255.0
     names = list(getattr(label_feature, "names", None) or range(label_feature.num_classes))
     return Examples(kind, inputs, np.array(labels, "int32"), [str(n) for n in names], rate)
+
+
+def _pcm_scale(samples: np.ndarray) -> float:
+    """Full scale of integer PCM samples: 16-bit unless they need more. TFDS stores
+    16-bit audio (spoken_digit) as int64, whose own range would shrink it to ~1e-15."""
+    if not np.issubdtype(samples.dtype, np.integer):
+        return 1.0
+    peak = int(np.abs(samples).max(initial=0))
+    for bits in (16, 24, 32):
+        if peak <= 2 ** (bits - 1):
+            return float(2 ** (bits - 1))
+    return float(np.iinfo(samples.dtype).max) + 1.0
 
 
 def _kind(feature) -> tuple[str, int | None]:

@@ -257,3 +257,39 @@ def test_every_zoo_config_augment_block_is_valid(name):
     data = configs.load(name)["data"]
     kind = features.resolve(data["features"])["type"] if data["augment"] else "raw"
     augment.resolve(data["augment"], kind)
+
+
+@pytest.mark.parametrize("kind", ["logmel", "raw"])
+def test_an_example_is_augmented_the_same_alone_or_in_any_batch(kind):
+    if kind == "logmel":
+        spec = {"spec_augment": SPEC, "time_shift": 0.1, "time_stretch": 0.2, "freq_warp": 0.1}
+        examples = [_features(length=n) for n in (50, 30, 41)]
+    else:
+        spec = {"noise": {"snr_db": [5, 20]}, "gain_db": 6, "time_stretch": 0.2}
+        examples = [_wave(length=n) for n in (600, 300, 450)]
+    spec = augment.resolve(spec, kind)
+    draws = tf.constant([11, -3, 2**40], tf.int64)
+    batch = augment.augment_batch(np.stack(examples), spec, draws).numpy()
+    for i, x in enumerate(examples):
+        alone = augment.augment(x, spec, draws[i]).numpy()
+        np.testing.assert_allclose(batch[i], alone, atol=1e-6)
+    swapped = augment.augment_batch(np.stack(examples[::-1]), spec, draws[::-1]).numpy()
+    np.testing.assert_allclose(swapped[::-1], batch, atol=1e-6)
+
+
+def test_expected_length_follows_the_stretch_and_shift_drawn():
+    spec = augment.resolve({"time_stretch": 0.2, "time_shift": 0.1}, "logmel")
+    ramp = np.zeros((6, 120, 1), "float32")
+    ramp[:, :50] = np.arange(1, 51, dtype="float32")[None, :, None]
+    draws = tf.range(6, dtype=tf.int64) * 1000003
+    out = augment.augment_batch(ramp, spec, draws).numpy()
+    real = 120 - np.argmax(out[:, ::-1, 0] != 0, axis=1)
+    expected = augment.expected_length(tf.fill([6], 50), spec, draws).numpy()
+    assert np.all(np.abs(real - expected) <= 2.0) and len(set(real.tolist())) > 2
+
+
+def test_uniform_draws_are_in_the_unit_interval_and_spread():
+    u = augment._uniform(tf.range(-500, 500, dtype=tf.int64), "noise", 64).numpy()
+    assert u.min() >= 0.0 and u.max() < 1.0
+    assert abs(u.mean() - 0.5) < 0.01 and abs(u.std() - np.sqrt(1 / 12)) < 0.01
+    assert len(np.unique(u[:, 0])) > 990  # neighbouring draws give unrelated values

@@ -235,6 +235,7 @@ def test_tfds_spoken_digit_offline():
     assert examples.kind == "audio" and examples.sample_rate == 8000
     assert len(examples) == 40 and examples.class_names[:2] == ["0", "1"]
     assert -1.0 <= min(float(x.min()) for x in examples.inputs) < 0
+    assert max(float(abs(x).max()) for x in examples.inputs) > 0.01  # 16-bit full scale
 
 
 def test_tfds_missing_split(tmp_path):
