@@ -483,3 +483,18 @@ def test_subprocess_prints_no_traceback(tmp_path):
         lines = [line for line in result.stderr.splitlines() if line.startswith("kzoo:")]
         assert len(lines) == 1 and lines[0].startswith("kzoo: error: "), result.stderr
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("engine", ["keras_tuner", "optuna"])
+def test_a_search_whose_every_trial_fails_is_one_line(capsys, tmp_path, monkeypatch, engine):
+    monkeypatch.chdir(tmp_path)
+    config = {  # units the builder refuses: every trial fails to build
+        **BASE_CONFIG,
+        "args": {"units": [-1], "dropout": 0.0},
+        "search": {"args.units": {"type": "choice", "values": [[-1], [-2]]}},
+    }
+    path = _write_config(tmp_path / "c.yaml", config)
+    argv = ["tune", path, "--engine", engine, "--max-trials", "2", "--directory", "search"]
+    argv += ["--max-consecutive-failed-trials", "5", "--quiet"]
+    err = _expect_one_line_error(capsys, argv, tmp_path / "run")
+    assert "Every trial of the search failed" in err and "results.csv" in err

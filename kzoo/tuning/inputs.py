@@ -142,8 +142,19 @@ class Prepared:
 
 
 def raise_stopped(count: int, error: BaseException, directory: Path) -> None:
-    raise RuntimeError(
+    raise ConfigError(
         f"The search stopped: {count} trials in a row failed "
         f"(last: {reports.last_line(str(error))}). {directory / 'results.csv'} lists every "
         "trial; narrow the search space (e.g. the learning rate range) and run again."
     )
+
+
+def require_a_completed_trial(summary: dict, directory: Path) -> dict:
+    """A search none of whose trials completed ends in one error line, not a summary."""
+    if summary.get("trials") and not summary.get("completed") and not summary.get("pruned"):
+        raise ConfigError(
+            f"Every trial of the search failed ({summary['failed']} of {summary['trials']}). "
+            f"{directory / 'results.csv'} gives each trial's error; narrow the search space "
+            "(e.g. the learning-rate range) or fix the config, and run again with --overwrite."
+        )
+    return summary

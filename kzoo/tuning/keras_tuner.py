@@ -9,7 +9,10 @@ there first:
   `_BestEpochInMemory` to write the best epoch's checkpoint once per fit;
 - `tuner_utils.convert_to_metrics_dict`, to read a trial's objective for the NaN check;
 - `Tuner._populate_initial_space`, `_build_and_fit_model`, `_try_build`,
-  `_build_hypermodel` and `_configure_tensorboard_dir`, overridden by `_KzooTuner`.
+  `_build_hypermodel` and `_configure_tensorboard_dir`, overridden by `_KzooTuner`;
+- `keras_tuner.src.config.DEBUG`, off during a search: while on (Keras Tuner's
+  default) it prints every failed trial's traceback, where kzoo reports failures in
+  results.csv, one progress line per trial and, if every trial fails, one error line.
 
 Distributed search (Keras Tuner's chief / worker mode over gRPC): one chief process
 holds the oracle and hands out trials; any number of workers run them. Start the
@@ -43,6 +46,7 @@ from typing import Any
 
 import keras
 import keras_tuner
+from keras_tuner.src import config as tuner_config
 from keras_tuner.src.engine import tuner_utils
 
 from kzoo.errors import ConfigError, did_you_mean
@@ -415,12 +419,15 @@ def search(
         if validation_data is not None:
             fit_kwargs["validation_data"] = validation_data
         stopped: RuntimeError | None = None
+        debug, tuner_config.DEBUG = tuner_config.DEBUG, False
         try:
             tuner.search(x_train, y_train, **fit_kwargs)
         except RuntimeError as error:
             if "consecutive failures" not in str(error):
                 raise
             stopped = error
+        finally:
+            tuner_config.DEBUG = debug
         if distributed == "worker":
             return None, stopped
     return records(tuner), stopped

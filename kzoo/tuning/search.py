@@ -45,7 +45,13 @@ from kzoo import configs
 from kzoo.errors import ConfigError, did_you_mean
 from kzoo.tuning import keras_tuner, reports
 from kzoo.tuning.folds import fold_indices
-from kzoo.tuning.inputs import Prepared, positive, prepare_directory, raise_stopped
+from kzoo.tuning.inputs import (
+    Prepared,
+    positive,
+    prepare_directory,
+    raise_stopped,
+    require_a_completed_trial,
+)
 
 ENGINES = ("keras_tuner", "optuna")
 DEFAULT_DIRECTORY = "runs/tune"
@@ -167,7 +173,7 @@ def run(
     if engine == "optuna":
         from kzoo.tuning import optuna
 
-        return optuna.run_search(
+        summary = optuna.run_search(
             config,
             directory=directory,
             objectives=specs,
@@ -188,6 +194,7 @@ def run(
             timeout=timeout,
             heartbeat=optuna.HEARTBEAT if heartbeat is None else heartbeat,
         )
+        return require_a_completed_trial(summary, directory)
     if len(specs) > 1:
         raise ConfigError(
             f"The keras_tuner engine optimizes one --objective. Received: {specs}. Use "
@@ -243,4 +250,4 @@ def run(
     summary = reports.write_reports(directory, trials, prepared.space, goal)
     if stopped is not None:
         raise_stopped(max_consecutive_failed_trials, stopped, directory)
-    return summary
+    return require_a_completed_trial(summary, directory)

@@ -16,7 +16,10 @@ def test_private_touchpoints_exist_in_the_supported_keras_tuner():
     # An upgrade of keras-tuner lands here first: check each touchpoint in the new
     # version, then add it to adapter.SUPPORTED.
     assert keras_tuner.__version__ in adapter.SUPPORTED, keras_tuner.__version__
+    from keras_tuner.src import config as tuner_config
     from keras_tuner.src.engine import tuner_utils
+
+    assert isinstance(tuner_config.DEBUG, bool)
 
     saver = tuner_utils.SaveBestEpoch(keras_tuner.Objective("val_loss", "min"), "x.weights.h5")
     assert saver.objective.name == "val_loss" and saver.best_value == float("inf")

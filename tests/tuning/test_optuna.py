@@ -102,7 +102,7 @@ def test_consecutive_failures_stop_the_worker(tmp_path, folders):
         tmp_path / "tiny.yaml",
         **{"train.optimizer.learning_rate": {"type": "float", "min": 1e29, "max": 1e31}},
     )
-    with pytest.raises(RuntimeError, match="2 trials in a row failed"):
+    with pytest.raises(ValueError, match="2 trials in a row failed"):
         optuna_run(
             config, folders, tmp_path / "t", max_trials=4, max_consecutive_failed_trials=2,
             overrides={"train.optimizer.learning_rate": 1e30},
