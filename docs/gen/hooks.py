@@ -46,6 +46,8 @@ TRAIN = {
     "callbacks": "a mapping of callback names to their arguments, e.g. `{early_stopping: {patience: 3}}`",
     "seed": "seeds Keras, the data split, shuffling and augmentation",
     "jit_compile": "`true`, `false` or `auto` (Keras decides: off for TensorFlow on CPU)",
+    "tensorboard": "write TensorBoard logs to `RUN_DIR/tensorboard` (`tensorboard --logdir RUN_DIR`)",
+    "mixed_precision": "`mixed_float16` or `mixed_bfloat16`: the layers' dtype policy; null for float32",
 }
 
 DATA = {
@@ -61,6 +63,10 @@ DATA = {
     "max_seconds": "longer audio is cropped, shorter padded, to this duration",
     "sample_rate": "the sample rate every recording must have (Hz); null accepts the first seen",
     "augment": "training-split augmentation ([data](data.md#augmentation))",
+    "bucketing": "batch audio by length when the model's time axis is variable: `true`, "
+    "`false`, or `{window: 64, boundaries: [...]}`",
+    "cache": "where features that do not change between epochs are kept: `auto` (memory up "
+    "to 256 MiB, then a temporary file), `memory`, or a directory",
 }
 
 # Values that are wrong for most keys; the first one the validator rejects shows its error.
@@ -99,7 +105,14 @@ def _later_checks() -> dict:
         "data.source": lambda v: examples({**configs.DATA_DEFAULTS, "source": v}),
         **{
             f"data.{key}": functools.partial(_load_tiny_folder, key)
-            for key in ("test_pattern", "trim_silence", "max_seconds", "sample_rate")
+            for key in (
+                "test_pattern",
+                "trim_silence",
+                "max_seconds",
+                "sample_rate",
+                "bucketing",
+                "cache",
+            )
         },
     }
 
@@ -161,7 +174,8 @@ def config_reference() -> str:
     lines = [
         "# Config reference",
         "",
-        "Generated from `kzoo.configs` and the validator at build time. Every key below may",
+        "Generated from `kzoo.configs` (its `RULES`, which the validator enforces) at build",
+        "time. Every key below may",
         "be set in a YAML file or overridden with `--set section.key=value`. A config file",
         "only names what differs from these defaults.",
         "",
@@ -179,12 +193,16 @@ def config_reference() -> str:
             "",
             f"## `{section}`",
             "",
-            "| key | default | meaning | a wrong value and the error it gives |",
-            "|---|---|---|---|",
+            "| key | default | accepts | meaning | a wrong value and the error it gives |",
+            "|---|---|---|---|---|",
         ]
         for key, default in defaults.items():
             error = _error_for(section, key)
-            lines.append(f"| `{section}.{key}` | {_cell(default)} | {described[key]} | {error} |")
+            rule = configs.RULES.get(f"{section}.{key}")
+            accepts = rule.describe().replace("|", "\\|") if rule else "see the meaning"
+            lines.append(
+                f"| `{section}.{key}` | {_cell(default)} | {accepts} | {described[key]} | {error} |"
+            )
     names = {
         "`train.optimizer` names": sorted(optimizers.OPTIMIZERS),
         "`train.schedule` names": sorted(schedules.table()),
