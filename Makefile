@@ -39,7 +39,7 @@ lint: $(VENV)/.installed-test
 # they are skipped, saying why, where neither is there nor installable.
 postgresql:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || \
-		apt-get install -y -q postgresql >/dev/null 2>&1 || \
+		{ apt-get update -q >/dev/null 2>&1; apt-get install -y -q postgresql >/dev/null 2>&1; } || \
 		echo "PostgreSQL is not installed and could not be: its tuning tests are skipped"
 
 test-tf: $(VENV)/.installed-test postgresql
