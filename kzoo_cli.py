@@ -135,6 +135,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("list", "list the registered models and zoo configs")
     p.add_argument("pattern", nargs="?", default="*", help="fnmatch pattern, e.g. '*gru*'")
     add_json(p, "the models and recipes")
+    p.add_argument(
+        "--presets", action="store_true", help="list the shipped pretrained presets instead"
+    )
 
     p = command("show", "print a model card")
     p.add_argument("name", help="a registered model")
@@ -238,6 +241,23 @@ def build_parser() -> argparse.ArgumentParser:
         help="default: RUN_DIR/export/<saved_model|model.onnx|model.tflite>",
     )
     p.add_argument("--overwrite", action="store_true", help="replace an existing artifact")
+    p.add_argument(
+        "--raw-input",
+        action="store_true",
+        help="saved_model only: the artifact takes raw waveforms and lengths (or texts) and "
+        "applies the run's front end itself",
+    )
+
+    p = command("predict", "classify files with a run, a preset or a URL")
+    p.add_argument(
+        "source",
+        help="a run directory, a preset directory or archive, a shipped preset name "
+        "(kzoo list --presets) or a URL",
+    )
+    p.add_argument("inputs", nargs="+", metavar="FILE|DIR", help="files, or directories of them")
+    p.add_argument("--top-k", type=int, default=1, help="labels per file, most probable first")
+    add_json(p, "a list of predictions instead of lines")
+    p.add_argument("--batch-size", type=int, default=32, help="files per batch")
 
     p = command("plot-schedule", "plot a config's learning rate over its planned run")
     p.add_argument("config", help="a zoo config name or a YAML file")
@@ -388,7 +408,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before anything imports TensorFlow
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)  # --help, --version and usage errors end here
-    if args.command == "list" and not args.imports:
+    if args.command == "list" and not args.imports and not args.presets:
         print_catalog(catalog(args.pattern), args.json)
         return 0
     try:

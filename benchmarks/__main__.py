@@ -13,6 +13,7 @@ the ratio kzoo / reference (the median of the per-pair ratios) with its target. 
   speechbrain  LiGRU and SincConv1D vs SpeechBrain on PyTorch
   cli        `kzoo --help`, `--version`, `list` vs `python -c "import keras"`
   pipeline   length bucketing, the pipeline vs batches in memory, peak RSS vs data size
+  predict    kzoo.load(...).predict(files) vs tf.data + model.predict; preset load time
 
 `python -m benchmarks` runs everything and writes benchmarks/results.md and
 benchmarks/scaling.png; `--only losses,zoo` runs some cases and `--quick` a
@@ -50,6 +51,7 @@ CASES = (
     "speechbrain",
     "cli",
     "pipeline",
+    "predict",
 )
 HERE = Path(__file__).parent
 

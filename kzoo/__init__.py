@@ -30,7 +30,26 @@ except metadata.PackageNotFoundError:  # a source tree on sys.path, never instal
 
 # Parts that import tensorflow-datasets, keras-tuner or tf.data load on first use, so
 # `import kzoo` stays cheap and works on every Keras backend.
-_LAZY = ("data", "training", "tuning", "summary", "recipe", "testing", "plots", "run_dir")
+_LAZY = (
+    "data",
+    "training",
+    "tuning",
+    "summary",
+    "recipe",
+    "testing",
+    "plots",
+    "run_dir",
+    "predictor",
+    "presets",
+)
+
+
+def load(source, **kwargs):
+    """A trained classifier (`kzoo.predictor.Predictor`) from a run directory, a preset
+    directory or archive, a shipped preset name or a URL; see `kzoo.predictor.load`."""
+    from kzoo import predictor
+
+    return predictor.load(source, **kwargs)
 
 
 def __getattr__(name):
@@ -45,6 +64,7 @@ __all__ = [
     "ConfigError",
     "callbacks",
     "configs",
+    "load",
     "layers",
     "losses",
     "metrics",

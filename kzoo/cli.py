@@ -25,6 +25,9 @@ def _list(args) -> None:
     import kzoo
     import kzoo_cli
 
+    if args.presets:
+        print(kzoo.presets.describe(args.pattern))
+        return
     # The zoo's own models come from their configs; what --import registered, from the registry.
     registered = {}
     for name in kzoo.models.list(args.pattern):
@@ -142,10 +145,24 @@ def _run(args) -> int | None:
         _tune(args)
     elif args.command == "plot-schedule":
         _plot_schedule(args)
+    elif args.command == "predict":
+        from kzoo import predictor
+
+        print(
+            predictor.predict_command(
+                args.source,
+                args.inputs,
+                top_k=args.top_k,
+                as_json=args.json,
+                batch_size=args.batch_size,
+            )
+        )
     elif args.command == "export":
         from kzoo import export
 
-        path = export.export(args.run_dir, args.format, args.output, args.overwrite)
+        path = export.export(
+            args.run_dir, args.format, args.output, args.overwrite, raw_input=args.raw_input
+        )
         print(f"Exported {args.format} to {path}")
     return None
 

@@ -82,6 +82,7 @@ def export(
     format: str = "saved_model",
     output: str | Path | None = None,
     overwrite: bool = False,
+    raw_input: bool = False,
 ) -> Path:
     """Exports the model of a run directory; returns the artifact's path.
 
@@ -93,10 +94,18 @@ def export(
         output: where to write (default: `RUN_DIR/export/<saved_model|model.onnx|model.tflite>`).
         overwrite: replace an existing artifact at `output`.
 
+        raw_input: (saved_model) the artifact takes raw inputs and applies the run's front
+            end itself: `serve(waveforms (n, samples) float32 zero-padded, lengths (n,)
+            int32)` for audio, `serve(texts (n,) string)` for text, returning the
+            probabilities `kzoo.load(run).predict` gives. `run` may then be any source
+            `kzoo.load` reads (a preset needs `output`).
+
     The artifact is written under a temporary name and renamed into place, so a failed
     export leaves nothing behind.
     """
     check_choice("format", format, FORMATS)
+    if raw_input:
+        return _export_raw(run, format, output, overwrite)
     run = Path(run)
     source = run if run.suffix == ".keras" and run.is_file() else run / "model.keras"
     if not source.is_file():
@@ -192,6 +201,46 @@ def _check_target(output: Path, format: str, overwrite: bool) -> None:
             f"--overwrite replaces only an earlier {format} export, and {output} is not one. "
             "Choose another --output, or remove it yourself."
         )
+
+
+def _export_raw(source, format: str, output, overwrite: bool) -> Path:
+    """A SavedModel whose endpoint is the predictor's front end followed by its model."""
+    if format != "saved_model":
+        raise ConfigError(
+            f"--raw-input writes a SavedModel only: the front end's TensorFlow ops (STFT, "
+            f"text lookup) do not all convert to {format}. Use --format saved_model."
+        )
+    if output is None:
+        if not Path(source).is_dir():
+            raise ConfigError(f"Exporting {source} with --raw-input needs --output PATH.")
+        output = Path(source) / "export" / "saved_model_raw"
+    output = Path(output)
+    if output.exists() and not overwrite:
+        raise ConfigError(
+            f"{output} already exists. Pass --overwrite to replace it, or choose another --output."
+        )
+    check_requirements(format)
+    import keras
+
+    from kzoo import predictor
+
+    serve, signature, track = predictor.load(source).serving_endpoint()
+    archive = keras.export.ExportArchive()
+    for trackable in track:
+        archive.track(trackable)
+    archive.add_endpoint(name="serve", fn=serve, input_signature=signature)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{output.name}-", dir=output.parent))
+    try:
+        archive.write_out(str(staging), verbose=False)
+        if output.exists():
+            shutil.rmtree(output) if output.is_dir() else output.unlink()
+        os.replace(staging, output)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
+    _apply_umask(output)
+    return output
 
 
 def _apply_umask(path: Path) -> None:

@@ -21,7 +21,7 @@ import keras
 import yaml
 
 from kzoo import callbacks as kzoo_callbacks
-from kzoo import configs, data, distribute, recipe, registry, run_dir
+from kzoo import configs, data, distribute, presets, recipe, registry, run_dir
 from kzoo.errors import ConfigError
 from kzoo.models import factory
 
@@ -197,7 +197,7 @@ def _claim(output: Path, resume: bool, overwrite: bool):
         else:  # a new run, in a folder that may hold what a killed first write left
             run_dir.remove_temporaries(output)
         if not (output / run_dir.MARKER).exists():  # new runs, and older unmarked ones
-            run_dir.mark(output, versions())
+            run_dir.mark(output, presets.versions())
         yield
     except BaseException as error:
         # A new run that failed before its first checkpoint (a full or read-only disk, an
@@ -216,13 +216,6 @@ def _remove_created(created: list[Path]) -> None:
     for path in created:
         with contextlib.suppress(OSError):
             path.rmdir()
-
-
-def versions() -> dict[str, str]:
-    """The versions that wrote a run: kzoo, Keras and its backend."""
-    from kzoo import __version__
-
-    return {"kzoo": __version__, "keras": keras.__version__, "backend": keras.backend.backend()}
 
 
 def _resume_config(
@@ -376,6 +369,7 @@ def _train(config, source, data_dir, epochs, output, resume, overwrite, verbose)
 def _fit(model, config, dataset, callbacks, output, resume, verbose) -> dict[str, Any]:
     train_block = config["train"]
     run_dir.write_text(output / "config.yaml", configs.dump(config))
+    presets.record_run(output, dataset)  # labels, front end, versions: for kzoo.load(run)
     stateful = [c for c in callbacks if hasattr(c, "get_state") and hasattr(c, "set_state")]
     checkpoint = RunCheckpoint(output / "checkpoint", output / "history.csv", stateful)
     initial_epoch = checkpoint.restore(model) if resume else 0

@@ -17,18 +17,26 @@ import keras
 from kzoo import configs, recipe, registry, weight_settings
 
 
-def get(name: str, *, compile: bool = True, **overrides: Any) -> keras.Model:
+def get(
+    name: str, *, compile: bool = True, preset: str | None = None, **overrides: Any
+) -> keras.Model:
     """Builds the model `name` from its zoo config, with `overrides` replacing `args` entries.
 
     With `compile=True` the model is compiled with the config's `train` recipe
     (optimizer, schedule, loss, metrics). A registered model without a zoo config gets
-    the defaults of its builder's signature and `kzoo.configs.TRAIN_DEFAULTS`.
+    the defaults of its builder's signature and `kzoo.configs.TRAIN_DEFAULTS`. `preset`
+    (a shipped preset's name, a preset directory or archive, a run directory or a URL)
+    gives the model that preset's arguments and trained weights (`kzoo.presets`).
 
     >>> import kzoo
     >>> model = kzoo.models.get("mlp", num_classes=3)
     >>> model.output.shape
     (None, 3)
     """
+    if preset is not None:
+        from kzoo import presets  # presets build through this function: resolve at call time
+
+        return presets.get_model(name, preset, compile=compile, **overrides)
     registry.builder(name)  # an unknown name is an unknown model, not a missing config
     config = configs.load(name, overrides={f"args.{k}": v for k, v in overrides.items()})
     model = build(config)

@@ -1,0 +1,283 @@
+"""Presets: a trained model with what prediction needs, as a directory anyone can load.
+
+```
+PRESET/
+  manifest.json        name, model, args, labels, front end, reference result and the
+                       command that produced it, versions, license, sha256 of the weights,
+                       format_version
+  model.weights.h5     the weights of `kzoo.models.get(model, **args)`
+  README.md            the card (optional): what it does, measured result, data, license
+```
+A preset may also be a `.zip` or `.tar.gz` of such a directory, or a URL of one
+(`kzoo.load`). A run directory written by `kzoo train` is read as a preset too: its
+`frontend.json` (written by `record_run`) holds the labels, front end and versions.
+
+The presets shipped with kzoo live beside this file, one folder each; `list()` names
+them and `card(name)` prints one.
+
+>>> import kzoo
+>>> "vowels" in kzoo.presets.list()
+True
+"""
+
+from __future__ import annotations
+
+import builtins
+import hashlib
+import json
+import shutil
+import tarfile
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from kzoo.errors import ConfigError, did_you_mean
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+WEIGHTS = "model.weights.h5"
+CARD = "README.md"
+RUN_RECORD = "frontend.json"  # in a run directory: labels, front end, versions
+ARCHIVES = (".zip", ".tar.gz", ".tgz")
+SHIPPED = Path(__file__).resolve().parent
+
+
+def versions() -> dict[str, str]:
+    """The versions that wrote a run or preset: kzoo, Keras and its backend."""
+    import keras
+
+    from kzoo import __version__
+
+    return {"kzoo": __version__, "keras": keras.__version__, "backend": keras.backend.backend()}
+
+
+def record_run(output: str | Path, dataset) -> None:
+    """Writes RUN/frontend.json: the class names in label order, the front end, the versions.
+
+    `dataset` is the `kzoo.data.Dataset` the run trains on; prediction rebuilds the
+    same front end from this file (`kzoo.data.Frontend.from_config`).
+    """
+    from kzoo import run_dir
+
+    frontend = dataset.frontend.get_config() if dataset.frontend is not None else None
+    record = {
+        "format_version": FORMAT_VERSION,
+        "labels": [str(name) for name in dataset.class_names],
+        "frontend": frontend,
+        "versions": versions(),
+    }
+    run_dir.write_json(Path(output) / RUN_RECORD, record)
+
+
+def list() -> builtins.list[str]:  # noqa: A001 - mirrors kzoo.models.list
+    """Sorted names of the presets shipped with kzoo (`kzoo.load(NAME)`)."""
+    return sorted(p.name for p in SHIPPED.iterdir() if (p / MANIFEST).is_file())
+
+
+def recipes() -> builtins.list[str]:
+    """Presets shipped as a card and a command only (no weights), built locally."""
+    return sorted(
+        p.name for p in SHIPPED.iterdir() if (p / CARD).is_file() and not (p / MANIFEST).exists()
+    )
+
+
+def shipped(name: str) -> Path:
+    """The directory of the shipped preset `name`; unknown names get close matches."""
+    if name in recipes():
+        raise ConfigError(
+            f"Preset {name!r} ships without weights, as a recipe: build it locally with the "
+            f"commands of its card (`kzoo.presets.card({name!r})`), then load the directory "
+            "it writes."
+        )
+    if name not in list():
+        raise ConfigError(
+            f"Unknown preset {name!r}. {did_you_mean(name, list())} Run `kzoo list --presets` "
+            "to see the shipped presets, or pass a run directory, a preset directory or "
+            "archive, or a URL."
+        )
+    return SHIPPED / name
+
+
+def card(name: str) -> str:
+    """The card of a shipped preset or recipe: its README.md, or the manifest's summary."""
+    directory = SHIPPED / name if name in recipes() else shipped(name)
+    if (directory / CARD).is_file():
+        return (directory / CARD).read_text()
+    manifest = read_manifest(directory)
+    return f"{name}: {manifest.get('description', '')}"
+
+
+def describe(pattern: str = "*") -> str:
+    """What `kzoo list --presets` prints: each shipped preset, its model and license."""
+    import fnmatch
+
+    lines = ["Presets (kzoo.load(NAME), kzoo predict NAME FILES...):"]
+    names = [n for n in list() if fnmatch.fnmatchcase(n, pattern)]
+    width = max((len(n) for n in names), default=0)
+    for name in names:
+        manifest = json.loads((SHIPPED / name / MANIFEST).read_text())
+        lines.append(
+            f"  {name.ljust(width)}  {manifest['model']}, {len(manifest['labels'])} classes, "
+            f"{manifest.get('license', 'no license given')}: {manifest.get('description', '')}"
+        )
+    built = [n for n in recipes() if fnmatch.fnmatchcase(n, pattern)]
+    if built:
+        lines.append("Recipes (no weights shipped; kzoo.presets.card(NAME) says how to build):")
+        lines += [f"  {name}" for name in built]
+    return "\n".join(lines)
+
+
+def sha256(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_manifest(directory: str | Path) -> dict[str, Any]:
+    """The checked manifest of a preset directory (the weights' checksum included)."""
+    directory = Path(directory)
+    path = directory / MANIFEST
+    if not path.is_file():
+        raise ConfigError(
+            f"{directory} is not a preset: it has no {MANIFEST}. Pass a preset directory (or "
+            "archive) written by `Predictor.save`, a run directory or a shipped preset name."
+        )
+    try:
+        manifest = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ConfigError(f"Cannot read {path}: {error}. The preset is damaged.") from None
+    missing = [
+        k for k in ("format_version", "model", "args", "labels", "weights") if k not in manifest
+    ]
+    if missing:
+        raise ConfigError(f"{path} lacks the key(s) {', '.join(missing)}. The preset is damaged.")
+    version = manifest["format_version"]
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise ConfigError(
+            f"{directory} is a preset of format version {version!r}; this kzoo reads versions "
+            f"up to {FORMAT_VERSION}. Upgrade kzoo (`pip install -U kzoo`) to load it."
+        )
+    weights = manifest["weights"]
+    file = directory / weights.get("file", WEIGHTS)
+    if not file.is_file():
+        raise ConfigError(
+            f"Preset {directory} is missing its weights file {file.name}. Copy the whole "
+            "preset directory (or archive) again."
+        )
+    found = sha256(file)
+    if found != weights.get("sha256"):
+        raise ConfigError(
+            f"The weights of preset {directory} do not match its manifest (sha256 "
+            f"{found[:12]}..., expected {str(weights.get('sha256'))[:12]}...): the file is "
+            "corrupted or was changed. Download or copy the preset again."
+        )
+    return manifest
+
+
+def write(directory: str | Path, manifest: dict[str, Any], model, card: str | None = None) -> Path:
+    """Writes a preset directory: `model`'s weights, the manifest (with their sha256), a card."""
+    from kzoo import run_dir
+
+    directory = Path(directory)
+    if directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
+        raise ConfigError(
+            f"Cannot save a preset to {directory}: it exists and is not an empty directory. "
+            "Choose a new directory."
+        )
+    directory.mkdir(parents=True, exist_ok=True)
+    run_dir.write_atomic(directory / WEIGHTS, model.save_weights)
+    manifest = {
+        **manifest,
+        "format_version": FORMAT_VERSION,
+        "weights": {"file": WEIGHTS, "sha256": sha256(directory / WEIGHTS)},
+    }
+    manifest.setdefault("versions", versions())
+    run_dir.write_json(directory / MANIFEST, manifest)
+    if card:
+        run_dir.write_text(directory / CARD, card)
+    return directory
+
+
+def is_archive(path: str | Path) -> bool:
+    return str(path).lower().endswith(ARCHIVES)
+
+
+def extract(archive: str | Path, into: str | Path) -> Path:
+    """Unpacks a preset archive into `into`; returns the directory holding its manifest."""
+    archive, into = Path(archive), Path(into)
+    if not archive.is_file():
+        raise ConfigError(f"Preset archive {archive} does not exist.")
+    try:
+        if archive.name.lower().endswith(".zip"):
+            with zipfile.ZipFile(archive) as z:
+                for member in z.namelist():
+                    _check_member(archive, member)
+                z.extractall(into)
+        else:
+            with tarfile.open(archive, "r:gz") as t:
+                for member in t.getmembers():
+                    _check_member(archive, member.name)
+                    if not (member.isfile() or member.isdir()):
+                        raise ConfigError(f"Preset archive {archive} holds a link ({member.name}).")
+                t.extractall(into)
+    except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError) as error:
+        raise ConfigError(f"Cannot unpack preset archive {archive}: {error}.") from None
+    found = sorted(p.parent for p in into.rglob(MANIFEST))
+    if not found:
+        raise ConfigError(f"Preset archive {archive} holds no {MANIFEST}: it is not a preset.")
+    return min(found, key=lambda p: len(p.parts))
+
+
+def _check_member(archive: Path, name: str) -> None:
+    if name.startswith("/") or ".." in Path(name).parts:
+        raise ConfigError(f"Preset archive {archive} holds a path outside itself ({name}).")
+
+
+def archive(directory: str | Path, output: str | Path) -> Path:
+    """Packs a preset directory as `output` (.zip or .tar.gz), the folder named after it."""
+    directory, output = Path(directory), Path(output)
+    read_manifest(directory)
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp) / output.name.split(".")[0]
+        fmt = "zip" if output.name.lower().endswith(".zip") else "gztar"
+        made = shutil.make_archive(str(base), fmt, directory.parent, directory.name)
+        shutil.move(made, output)
+    return output
+
+
+def get_model(name: str, preset: str | Path, *, compile: bool = True, **overrides: Any):
+    """`kzoo.models.get(name, preset=...)`: the zoo model `name` with a preset's weights.
+
+    The preset's `args` (input shape, classes ...) replace the zoo config's; `overrides`
+    may change only arguments that leave the weights' shapes as they are (e.g. dropout).
+    """
+    from kzoo import predictor
+    from kzoo.models import factory
+
+    with predictor.opened(preset) as (directory, manifest):
+        if manifest["model"] != name:
+            raise ConfigError(
+                f"Preset {preset} holds weights of model {manifest['model']!r}, not {name!r}. "
+                f"Use kzoo.models.get({manifest['model']!r}, preset=...)."
+            )
+        model = factory.get(name, compile=compile, **{**manifest["args"], **overrides})
+        model.load_weights(directory / manifest["weights"]["file"])
+    return model
+
+
+__all__ = [
+    "FORMAT_VERSION",
+    "archive",
+    "card",
+    "describe",
+    "extract",
+    "get_model",
+    "list",
+    "read_manifest",
+    "recipes",
+    "record_run",
+    "write",
+]
