@@ -28,9 +28,9 @@ from tests.helpers import tiny_config, vowel_folders
 
 ROOT = Path(__file__).resolve().parents[1]
 EPOCHS = 2
-# marker, config.yaml, per epoch (weights, state.json, history.csv), then model.keras,
-# metrics.json, curves.png
-WRITES = 2 + 3 * EPOCHS + 3
+# marker, config.yaml, frontend.json, per epoch (weights, state.json, history.csv), then
+# model.keras, metrics.json, curves.png
+WRITES = 3 + 3 * EPOCHS + 3
 QUICK = {1, 4, WRITES}  # the others run in `make test-slow`
 
 KILLER = """
