@@ -109,3 +109,12 @@ def test_training_with_mixed_precision_and_a_regularizer(tmp_path):
     # The hidden layers compute in bfloat16; the head keeps float32 outputs.
     assert "mixed_bfloat16" in {layer.dtype_policy.name for layer in model.layers}
     assert any(isinstance(v.regularizer, keras.regularizers.L2) for v in model.weights)
+
+
+def test_parse_names_the_argument_of_a_bad_setting():
+    from kzoo import weight_settings
+
+    assert weight_settings.parse({"units": 8}) == {}
+    assert set(weight_settings.parse({"kernel_initializer": "he_normal"})) == {"kernel_initializer"}
+    with pytest.raises(ValueError, match="`args.kernel_regularizer`"):
+        weight_settings.parse({"kernel_regularizer": "l3"})

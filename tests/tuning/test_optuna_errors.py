@@ -115,3 +115,15 @@ def test_space_optuna_cannot_draw(tmp_path, spec, sampler, match):
     path.write_text(yaml.safe_dump(config))
     with pytest.raises(kzoo.ConfigError, match=match):
         kzoo.tuning.study(str(path), directory=tmp_path, sampler=sampler)
+
+
+def test_storage_urls_hide_passwords_and_default_to_the_search_folder(tmp_path):
+    from kzoo.tuning import optuna_storage
+
+    assert optuna_storage.mask("postgresql://kzoo:s3cret@db:5432/studies") == (
+        "postgresql://kzoo:***@db:5432/studies"
+    )
+    assert optuna_storage.mask("sqlite:///tmp/study.db") == "sqlite:///tmp/study.db"
+    default = optuna_storage.storage_url(None, tmp_path)
+    assert default.startswith("sqlite:///") and str(tmp_path.resolve()) in default
+    assert optuna_storage.storage_url("journal:/x/j.log", tmp_path) == "journal:/x/j.log"
