@@ -39,6 +39,19 @@ def vowel_folders(
     return root
 
 
+def data_block(root: Path, **overrides) -> dict:
+    """A resolved `data` block reading the class folders at `root` as 16-bin log-mels."""
+    block = kzoo.configs.load("mlp")["data"]
+    block.update(
+        source=str(root),
+        features={"type": "logmel", "num_mel_bins": 16},
+        validation_split=0.2,
+        test_split=0.2,
+    )
+    block.update(overrides)
+    return block
+
+
 def tiny_config(path: Path, model: str = "mlp", **train) -> Path:
     config = {
         "model": model,

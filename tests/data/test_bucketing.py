@@ -7,19 +7,7 @@ import kzoo
 from kzoo import configs, data
 from kzoo.data import bucketing
 from kzoo.errors import ConfigError
-from tests.helpers import vowel_folders, write_wav
-
-
-def _block(root, **overrides):
-    block = configs.load("mlp")["data"]
-    block.update(
-        source=str(root),
-        features={"type": "logmel", "num_mel_bins": 16},
-        validation_split=0.2,
-        test_split=0.2,
-    )
-    block.update(overrides)
-    return block
+from tests.helpers import data_block, vowel_folders, write_wav
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +34,7 @@ def _epoch(split):
 
 
 def test_batches_hold_clips_of_one_length_padded_exactly_to_the_longest(uneven):
-    dataset = data.load(_block(uneven), batch_size=8, variable_length=True)
+    dataset = data.load(data_block(uneven), batch_size=8, variable_length=True)
     assert dataset.input_shape == (None, 16) and dataset.bucketing == bucketing.DEFAULTS
     n = dataset.sizes["train"]
     epochs = {}
@@ -61,7 +49,7 @@ def test_batches_hold_clips_of_one_length_padded_exactly_to_the_longest(uneven):
     first, second = epochs["train"], _epoch(dataset.train)
     assert sum(len(b) for b in first) == n
     assert [b.shape for b in first] != [b.shape for b in second]  # a new order every epoch
-    again = data.load(_block(uneven), batch_size=8, variable_length=True)
+    again = data.load(data_block(uneven), batch_size=8, variable_length=True)
     for a, b in zip(first, _epoch(again.train)):  # and the same order for the same seed
         np.testing.assert_array_equal(a, b)
 
@@ -72,15 +60,15 @@ def test_bucketing_wastes_little_on_padding(uneven):
         real = sum(_frames(b).sum() for b in batches)
         return 1 - real / sum(b.shape[0] * b.shape[1] for b in batches)
 
-    bucketed = data.load(_block(uneven), batch_size=8, variable_length=True)
-    off = data.load(_block(uneven, bucketing=False), batch_size=8, variable_length=True)
+    bucketed = data.load(data_block(uneven), batch_size=8, variable_length=True)
+    off = data.load(data_block(uneven, bucketing=False), batch_size=8, variable_length=True)
     assert off.input_shape[0] is not None
     assert padded_share(bucketed) < 0.15 < 0.3 < padded_share(off)
 
 
 def test_the_same_examples_are_served_bucketed_or_not(uneven):
-    bucketed = data.load(_block(uneven), batch_size=8, variable_length=True)
-    fixed = data.load(_block(uneven), batch_size=8)
+    bucketed = data.load(data_block(uneven), batch_size=8, variable_length=True)
+    fixed = data.load(data_block(uneven), batch_size=8)
     assert fixed.input_shape[0] is not None and fixed.bucketing is None
     rows = [row[: _frames(row[None])[0]] for b in _epoch(bucketed.validation) for row in b]
     ref = [row[: _frames(row[None])[0]] for b in _epoch(fixed.validation) for row in b]
@@ -90,7 +78,7 @@ def test_the_same_examples_are_served_bucketed_or_not(uneven):
 
 
 def test_boundaries_fix_the_padded_lengths(uneven):
-    block = _block(uneven, bucketing={"boundaries": [16, 32, 64]})
+    block = data_block(uneven, bucketing={"boundaries": [16, 32, 64]})
     dataset = data.load(block, batch_size=8, variable_length=True)
     shapes = {b.shape[1] for split in ("train", "test") for b in _epoch(getattr(dataset, split))}
     assert shapes <= {16, 32, 64} and len(shapes) > 1
@@ -98,7 +86,7 @@ def test_boundaries_fix_the_padded_lengths(uneven):
 
 def test_augmented_batches_are_bucketed_too(uneven):
     augment = {"time_stretch": 0.2, "spec_augment": {}, "time_shift": 0.1}
-    dataset = data.load(_block(uneven, augment=augment), batch_size=8, variable_length=True)
+    dataset = data.load(data_block(uneven, augment=augment), batch_size=8, variable_length=True)
     batches = _epoch(dataset.train)
     assert sum(len(b) for b in batches) == dataset.sizes["train"]
     for batch in batches:
@@ -126,12 +114,14 @@ def test_variable_length_is_read_from_the_model():
 def test_bad_bucketing_settings(tmp_path, value, match):
     root = vowel_folders(tmp_path / "d")
     with pytest.raises(ConfigError, match=match):
-        data.load(_block(root, bucketing=value), batch_size=4, variable_length=True)
+        data.load(data_block(root, bucketing=value), batch_size=4, variable_length=True)
 
 
 def test_boundaries_that_cannot_hold_the_longest_clip(uneven):
     with pytest.raises(ConfigError, match=r"cannot hold the longest example, [ab]/[ab]_\d+\.wav"):
-        data.load(_block(uneven, bucketing={"boundaries": [8]}), batch_size=8, variable_length=True)
+        data.load(
+            data_block(uneven, bucketing={"boundaries": [8]}), batch_size=8, variable_length=True
+        )
 
 
 VARIABLE = [
@@ -148,7 +138,7 @@ def test_some_models_take_variable_lengths():
 
 @pytest.fixture(scope="module")
 def bucketed(uneven):
-    return data.load(_block(uneven), batch_size=8, variable_length=True)
+    return data.load(data_block(uneven), batch_size=8, variable_length=True)
 
 
 @pytest.mark.parametrize("name", VARIABLE)
@@ -211,7 +201,7 @@ def test_a_fixed_length_model_is_evaluated_at_its_own_length(uneven, tmp_path):
     config = configs.load(tiny_config(tmp_path / "mlp.yaml"))
     training.train(config, source=str(short), output=tmp_path / "run", verbose=0)
     frames = configs.load(tmp_path / "run" / "config.yaml")["args"]["input_shape"][0]
-    longest = data.load(_block(uneven, bucketing=False), batch_size=8).input_shape[0]
+    longest = data.load(data_block(uneven, bucketing=False), batch_size=8).input_shape[0]
     assert frames < longest  # the new data is longer than the model's input: cut to it
     metrics = training.evaluate(tmp_path / "run", source=str(uneven), split="all")
     assert np.isfinite(metrics["loss"])

@@ -3,22 +3,10 @@
 import numpy as np
 import pytest
 
-from kzoo import configs, data
+from kzoo import data
 from kzoo.data import folders, pipeline, store
 from kzoo.errors import ConfigError
-from tests.helpers import vowel_folders, write_wav
-
-
-def _block(root, **overrides):
-    block = configs.load("mlp")["data"]
-    block.update(
-        source=str(root),
-        features={"type": "logmel", "num_mel_bins": 16},
-        validation_split=0.2,
-        test_split=0.2,
-    )
-    block.update(overrides)
-    return block
+from tests.helpers import data_block, vowel_folders, write_wav
 
 
 def _epochs(dataset, count=2):
@@ -31,7 +19,7 @@ def root(tmp_path_factory):
 
 
 def test_audio_folders_are_listed_not_read(root):
-    examples = data.examples(_block(root))
+    examples = data.examples(data_block(root))
     assert isinstance(examples.inputs, folders.WavFiles)
     assert len(examples.inputs) == 27 and examples.inputs.num_samples.min() > 0
     rate, wave = folders.read_wav(examples.inputs.paths[0])
@@ -40,7 +28,7 @@ def test_audio_folders_are_listed_not_read(root):
 
 def test_waveform_augmentation_is_deterministic_with_the_seed(root):
     augment = {"noise": {"snr_db": [5, 20]}, "time_stretch": 0.1, "spec_augment": {}}
-    block = _block(root, augment=augment)
+    block = data_block(root, augment=augment)
 
     def epochs(seed):
         dataset = data.load(block, batch_size=4, seed=seed, variable_length=True)
@@ -57,7 +45,7 @@ def test_waveform_augmentation_is_deterministic_with_the_seed(root):
 
 @pytest.mark.parametrize("variable_length", [False, True])
 def test_features_cached_on_disk_are_the_ones_in_memory(root, tmp_path, variable_length):
-    block = _block(root, augment={"spec_augment": {}, "time_stretch": 0.1})
+    block = data_block(root, augment={"spec_augment": {}, "time_stretch": 0.1})
     memory = data.load({**block, "cache": "memory"}, 4, variable_length=variable_length)
     disk = data.load({**block, "cache": str(tmp_path / "c")}, 4, variable_length=variable_length)
     assert len(list((tmp_path / "c").glob("kzoo-cache-*"))) == 2  # features and clips
@@ -82,7 +70,7 @@ def test_large_data_spills_to_disk():
 
 def test_one_clip_at_a_time_is_never_all_clips(root):
     # The training split's clips are kept (for waveform augmentation), the others not.
-    block = _block(root, augment={"noise": {"snr_db": [10, 20]}})
+    block = data_block(root, augment={"noise": {"snr_db": [10, 20]}})
     examples = data.examples(block)
     frontend = data.Frontend.from_config(block, kind="audio", sample_rate=8000)
     keep = np.zeros(len(examples), bool)
@@ -98,7 +86,7 @@ def test_one_clip_at_a_time_is_never_all_clips(root):
 def test_a_file_unreadable_between_listing_and_reading_is_named(root, tmp_path):
     for path in sorted(root.rglob("*.wav"))[:9]:
         write_wav(tmp_path / path.parent.name / path.name, folders.read_wav(path)[1])
-    block = _block(tmp_path)
+    block = data_block(tmp_path)
     examples = data.examples(block)  # listed, headers checked
     broken = examples.inputs.paths[4]
     broken.write_bytes(b"RIFF\x00\x00not a wav any more")
@@ -115,7 +103,7 @@ def test_a_bad_header_fails_before_anything_is_decoded(tmp_path):
     write_wav(tmp_path / "a" / "1.wav", np.zeros(100))
     (tmp_path / "a" / "2.wav").write_bytes(b"RIFF")
     with pytest.raises(ConfigError, match="2.wav"):
-        data.examples(_block(tmp_path))
+        data.examples(data_block(tmp_path))
 
 
 @pytest.mark.parametrize("make", ["file", "file_parent"])
@@ -123,10 +111,10 @@ def test_an_unwritable_cache_directory(root, tmp_path, make):
     (tmp_path / "f").write_text("a file, not a directory")
     cache = tmp_path / "f" if make == "file" else tmp_path / "f" / "cache"
     with pytest.raises(ConfigError, match=f"`data.cache` directory {cache} is not writable"):
-        data.load(_block(root, cache=str(cache)), batch_size=4)
+        data.load(data_block(root, cache=str(cache)), batch_size=4)
 
 
 @pytest.mark.parametrize("value", [3, "", ["memory"]])
 def test_a_bad_cache_setting(root, value):
     with pytest.raises(ConfigError, match="`data.cache` must be `auto`"):
-        data.load(_block(root, cache=value), batch_size=4)
+        data.load(data_block(root, cache=value), batch_size=4)
