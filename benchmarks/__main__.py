@@ -17,7 +17,9 @@ the ratio kzoo / reference (the median of the per-pair ratios) with its target. 
 
 `python -m benchmarks` runs everything and writes benchmarks/results.md and
 benchmarks/scaling.png; `--only losses,zoo` runs some cases and `--quick` a
-smaller, faster pass (neither writes files unless `--write`).
+smaller, faster pass (neither writes files unless `--write`). A partial run with
+`--write` replaces its own sections of results.md and keeps the others, each
+section saying which command measured it.
 
 Each case runs in a fresh interpreter of its own, as a user's training or search
 does. A case measured after others in one process inherits their objects and graphs,
@@ -99,8 +101,37 @@ def main(argv=None) -> int:
     text = "\n".join(lines) + "\n"
     print(text)
     if write:
-        (HERE / "results.md").write_text(text)
+        results = HERE / "results.md"
+        if set(names) != set(CASES) and results.exists():
+            command = " ".join(["python -m benchmarks", *(argv or sys.argv[1:])])
+            text = merged(results.read_text(), text, f"Measured by `{command}`.")
+        results.write_text(text)
     return 0
+
+
+def sections(text: str) -> tuple[list[str], dict[str, list[str]]]:
+    """(the lines before the first `## ` heading, {heading: its section's lines})."""
+    head: list[str] = []
+    found: dict[str, list[str]] = {}
+    current = head
+    for line in text.splitlines():
+        if line.startswith("## "):
+            current = found.setdefault(line, [line])
+        elif not line.startswith("Total wall time:"):
+            current.append(line)
+    return head, found
+
+
+def merged(old: str, new: str, provenance: str) -> str:
+    """`old` results.md with the sections of a partial run `new` put in (same heading:
+    replaced in place; a new heading: appended), each of them marked with `provenance`."""
+    head, kept = sections(old)
+    _, fresh = sections(new)
+    for heading, lines in fresh.items():
+        lines = [line for line in lines if not line.startswith("Measured by `")]
+        kept[heading] = [heading, "", provenance, *lines[1:]]
+    body = [line for lines in kept.values() for line in lines]
+    return "\n".join(head + body).rstrip() + "\n"
 
 
 def run_section(name: str, repeats: int, quick: bool, write: bool, out: Path) -> int:

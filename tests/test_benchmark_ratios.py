@@ -64,3 +64,22 @@ def test_import_times_pair_keras_alone_with_keras_plus_kzoo():
     ours, theirs = import_times(repeats=1, warmup=0)
     assert len(ours) == len(theirs) == 1
     assert 0 < theirs[0] < ours[0]
+
+
+def test_a_partial_run_replaces_only_its_own_sections_of_results_md():
+    from benchmarks.__main__ import merged
+
+    old = (
+        "# Benchmarks\n\nintro\n\n## Layers\n\n| a |\n\n## Zoo\n\n| b |\n\nTotal wall time: 9 s.\n"
+    )
+    new = (
+        "# Benchmarks\n\nintro\n\n## Zoo\n\n| c |\n\n## Recipes\n\n| d |\n\nTotal wall time: 2 s.\n"
+    )
+    text = merged(old, new, "Measured by `python -m benchmarks --only zoo,recipes --write`.")
+    assert text.index("## Layers") < text.index("## Zoo") < text.index("## Recipes")
+    assert "| a |" in text and "| c |" in text and "| d |" in text
+    assert "| b |" not in text and "Total wall time" not in text
+    assert text.count("Measured by `python -m benchmarks --only zoo,recipes --write`.") == 2
+    # Measuring a section again replaces its provenance line, not adds another.
+    again = merged(text, new, "Measured by `python -m benchmarks --only zoo --write`.")
+    assert again.count("Measured by") == 2 and "--only zoo,recipes" not in again
