@@ -20,6 +20,8 @@ DIRECTORY/
   trials.png    the objective per trial, and against the main hyperparameters
   best.yaml     the best trial's config (`kzoo train best.yaml` trains it)
   pareto.png, pareto/trial_N.yaml   with several objectives: the front and its configs
+  tensorboard/  trial_N/: each trial's HParams logs (`tensorboard --logdir DIRECTORY`;
+                `train.tensorboard: false` turns them off)
   tuner/        Keras Tuner's own state (trials, checkpoints, oracle)
   study.db      Optuna's default storage (an SQLite file)
 ```
@@ -43,7 +45,7 @@ from typing import Any
 
 from kzoo import configs
 from kzoo.errors import ConfigError, did_you_mean
-from kzoo.tuning import keras_tuner, reports
+from kzoo.tuning import hparams, keras_tuner, reports
 from kzoo.tuning.folds import fold_indices
 from kzoo.tuning.inputs import (
     Prepared,
@@ -219,7 +221,7 @@ def run(
             record,
             overwrite,
             shared=distributed is not None,
-            reset=(keras_tuner.PROJECT, "pareto"),
+            reset=(keras_tuner.PROJECT, "pareto", hparams.FOLDER),
             repair=lambda d: keras_tuner.repair_interrupted_state(d / keras_tuner.PROJECT),
         )
     else:
