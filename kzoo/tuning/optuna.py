@@ -401,9 +401,11 @@ def run_search(
     study: str | None = None,
     timeout: float | None = None,
     heartbeat: int = HEARTBEAT,
+    seed: int | None = None,
 ) -> dict[str, Any]:
     """`kzoo tune --engine optuna`: one worker of a (possibly shared) study; see the module
-    docstring. Returns the summary of `kzoo.tuning.search.run`."""
+    docstring. `seed` seeds the sampler (default: `train.seed` plus the process id).
+    Returns the summary of `kzoo.tuning.search.run`."""
     if timeout is not None and (
         isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0
     ):
@@ -451,6 +453,7 @@ def run_search(
         pruner=pruner,
         directory=directory,
         heartbeat=heartbeat,
+        seed=seed,
     )
     function = TrialObjective(prepared, goal, verbose)
     stopped = _work(
