@@ -197,6 +197,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, help="replaces train.epochs in every trial")
     p.add_argument("--folds", type=int, help="k-fold cross-validation per trial")
     p.add_argument(
+        "--seed",
+        type=int,
+        help="replaces train.seed (data split, initial weights, the tuner's draws; with "
+        "Optuna, the sampler's seed: give each worker sharing a study its own)",
+    )
+    p.add_argument(
         "--max-retries-per-trial", type=int, default=0, help="retries of a failing trial"
     )
     p.add_argument(

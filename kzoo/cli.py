@@ -186,6 +186,7 @@ def _tune(args) -> None:
         max_retries_per_trial=args.max_retries_per_trial,
         max_consecutive_failed_trials=args.max_consecutive_failed_trials,
         overrides=args.overrides,
+        seed=args.seed,
         verbose=fit_verbosity(args, default=0),
         **{name: getattr(args, name) for name in options},
     )

@@ -17,8 +17,8 @@ model's variables by name (`...kernel` but not `recurrent_kernel`: kernel;
 `recurrent_kernel`: recurrent; `bias`: bias), attaches the regularizer to each (Keras adds
 `variable.regularizer(variable)` to the loss) and re-draws each from the initializer
 (the model is new, so this is its initialization). The layers that hold such a setting
-in their config (Dense, Conv, the cells of GRU/LSTM, Li-GRU) get it too, so a saved
-`.keras` model keeps its penalty.
+in their config (Dense, Conv, the cells of GRU/LSTM, Li-GRU, MultiHeadAttention, kzoo's
+attention layers) get it too, so a saved `.keras` model keeps its penalty.
 """
 
 from __future__ import annotations
@@ -78,10 +78,11 @@ def _kind(variable) -> str | None:
 
 
 def _layers(layer) -> Iterator[keras.layers.Layer]:
-    """`layer` and the layers inside it that public Keras attributes reach."""
+    """`layer` and the layers inside it that public Keras attributes (and the `inner`
+    layer of kzoo's SelfAttention) reach."""
     yield layer
     children = list(getattr(layer, "layers", None) or [])
-    for attribute in ("layer", "forward_layer", "backward_layer", "cell"):
+    for attribute in ("layer", "forward_layer", "backward_layer", "cell", "inner"):
         child = getattr(layer, attribute, None)
         if isinstance(child, keras.layers.Layer):
             children.append(child)
@@ -117,6 +118,24 @@ def apply(model: keras.Model, settings: Mapping[str, Any]) -> keras.Model:
             variable.assign(initializer(variable.shape, dtype=variable.dtype))
     for layer in _layers(model):
         for key, value in settings.items():
-            if key in vars(layer):  # a plain attribute the layer's get_config reads
-                setattr(layer, key, value)
+            attribute = _config_attribute(layer, key)
+            if attribute is not None:
+                setattr(layer, attribute, value)
     return model
+
+
+def _config_attribute(layer: keras.layers.Layer, key: str) -> str | None:
+    """The attribute holding constructor argument `key` that the layer's get_config reads.
+
+    Most Keras layers keep it under its own name (Dense's `kernel_regularizer`);
+    `MultiHeadAttention` keeps it with a leading underscore (`_kernel_regularizer`, read
+    by its get_config and by its build, which passes it to the query, key, value and
+    output projections when a saved model is loaded). That convention is checked on the
+    supported Keras versions by tests/test_weight_settings.py
+    (test_attention_keeps_its_settings_when_saved).
+    """
+    if key in vars(layer):
+        return key
+    if f"_{key}" in vars(layer) and key in layer.get_config():
+        return f"_{key}"
+    return None

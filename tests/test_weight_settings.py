@@ -118,3 +118,39 @@ def test_parse_names_the_argument_of_a_bad_setting():
     assert set(weight_settings.parse({"kernel_initializer": "he_normal"})) == {"kernel_initializer"}
     with pytest.raises(ValueError, match="`args.kernel_regularizer`"):
         weight_settings.parse({"kernel_regularizer": "l3"})
+
+
+@pytest.mark.parametrize("attention", ["multi_head", "additive"])
+def test_attention_keeps_its_settings_when_saved(tmp_path, attention):
+    # MultiHeadAttention keeps its settings as `_kernel_regularizer` etc.; a Keras that
+    # renamed them would drop the penalty from saved models, which this catches.
+    model = kzoo.models.get(
+        "transformer",
+        compile=False,
+        attention=attention,
+        num_layers=1,
+        kernel_regularizer=L2,
+        kernel_initializer="ones",
+    )
+    layer = model.get_layer("encoder0_attention")
+    config = layer.get_config()
+    assert config["kernel_regularizer"]["config"]["l2"] == pytest.approx(1e-3)
+    assert config["kernel_initializer"]["class_name"] == "Ones"
+    kernels = [v for v in layer.weights if v.name.endswith("kernel")]
+    assert len(kernels) in (3, 4)  # query, key, value (multi-head), output / score
+    for variable in kernels:
+        assert isinstance(variable.regularizer, keras.regularizers.L2), variable.path
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(variable), 1.0)
+    model.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras")
+    reloaded = loaded.get_layer("encoder0_attention").weights
+    assert all(
+        isinstance(v.regularizer, keras.regularizers.L2)
+        for v in reloaded
+        if v.name.endswith("kernel")
+    )
+    penalty = sorted(float(keras.ops.convert_to_numpy(loss)) for loss in model.losses)
+    assert len(loaded.losses) == len(penalty)
+    np.testing.assert_allclose(
+        sorted(float(keras.ops.convert_to_numpy(loss)) for loss in loaded.losses), penalty
+    )

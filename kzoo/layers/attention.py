@@ -252,6 +252,8 @@ class AdditiveAttention(_Attention):
         causal: bool, forbid query step i to attend keys after step i. Default False.
         dropout: float in [0, 1), dropout on the attention weights in training.
         kernel_initializer: initializer of the kernels. Default "glorot_uniform".
+        kernel_regularizer: regularizer of the kernels (a penalty added to the loss).
+            Default None.
         seed: int, seed of the dropout. Default None.
         **kwargs: base layer arguments (`name`, `dtype`, ...).
 
@@ -283,6 +285,7 @@ class AdditiveAttention(_Attention):
         causal=False,
         dropout=0.0,
         kernel_initializer="glorot_uniform",
+        kernel_regularizer=None,
         seed=None,
         **kwargs,
     ):
@@ -295,6 +298,7 @@ class AdditiveAttention(_Attention):
         self.units = units
         self.use_bias = use_bias
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
 
     def build(self, query_shape, value_shape=None, key_shape=None):
         value_shape = query_shape if value_shape is None else value_shape
@@ -303,11 +307,13 @@ class AdditiveAttention(_Attention):
             name="query_kernel",
             shape=(query_shape[-1], self.units),
             initializer=self.kernel_initializer,
+            regularizer=self.kernel_regularizer,
         )
         self.key_kernel = self.add_weight(
             name="key_kernel",
             shape=(key_shape[-1], self.units),
             initializer=self.kernel_initializer,
+            regularizer=self.kernel_regularizer,
         )
         self.bias = (
             self.add_weight(name="bias", shape=(self.units,), initializer="zeros")
@@ -315,7 +321,10 @@ class AdditiveAttention(_Attention):
             else None
         )
         self.score_kernel = self.add_weight(
-            name="score_kernel", shape=(self.units,), initializer=self.kernel_initializer
+            name="score_kernel",
+            shape=(self.units,),
+            initializer=self.kernel_initializer,
+            regularizer=self.kernel_regularizer,
         )
 
     def _scores(self, query, key):
@@ -334,6 +343,7 @@ class AdditiveAttention(_Attention):
                 "units": self.units,
                 "use_bias": self.use_bias,
                 "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+                "kernel_regularizer": keras.regularizers.serialize(self.kernel_regularizer),
             }
         )
         return config
@@ -367,6 +377,14 @@ def attention(name, **kwargs):
     """
     check_choice("name", name, ATTENTIONS)
     return ATTENTIONS[name](**kwargs)
+
+
+_WEIGHT_SETTINGS = (
+    "kernel_initializer",
+    "kernel_regularizer",
+    "bias_initializer",
+    "bias_regularizer",
+)
 
 
 @keras.saving.register_keras_serializable(package="kzoo")
@@ -448,4 +466,8 @@ class SelfAttention(keras.layers.Layer):
         config = super().get_config()
         config.update({"attention": self.attention, "causal": self.causal})
         config.update(self.attention_kwargs)
+        # The inner layer's weight settings as they are now (kzoo.weight_settings may have
+        # set them after construction), so a saved model keeps them.
+        inner = self.inner.get_config()
+        config.update({key: inner[key] for key in _WEIGHT_SETTINGS if key in inner})
         return config

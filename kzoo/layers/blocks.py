@@ -3,7 +3,10 @@
 Each block picks 1-D or 2-D convolutions from the rank of its input
 (`(batch, time, channels)` or `(batch, height, width, channels)`), chooses its
 normalization and activation by name through `kzoo.layers.normalization` and
-`kzoo.layers.activation`, and creates its sublayers in `build`.
+`kzoo.layers.activation`, and creates its sublayers in `build`. With
+`normalization="weight"` each convolution is wrapped in `WeightNormalization` (keeping
+its bias) and no normalization layer follows it; depthwise convolutions, which
+`WeightNormalization` does not wrap, stay plain.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from keras import ops
 
 from kzoo.errors import check_choice
 from kzoo.layers.activations import activation as make_activation
+from kzoo.layers.normalization import is_weight_normalization
 from kzoo.layers.normalization import normalization as make_normalization
 
 _CONV = {1: keras.layers.Conv1D, 2: keras.layers.Conv2D}
@@ -38,16 +42,9 @@ class _Block(keras.layers.Layer):
 
     def __init__(self, normalization="batch", activation="relu", **kwargs):
         super().__init__(**kwargs)
-        if isinstance(normalization, str) and normalization.lower() in (
-            "weight",
-            "weight_normalization",
-        ):
-            raise ValueError(
-                "Blocks normalize activations; weight normalization wraps a layer and is "
-                f"not offered here. Received: normalization={normalization!r}. Use 'batch', "
-                "'layer', 'group', 'instance', 'lrn' or 'none'."
-            )
-        make_normalization(normalization)  # unknown names fail here, with close matches
+        self._weight_norm = is_weight_normalization(normalization)
+        if not self._weight_norm:
+            make_normalization(normalization)  # unknown names fail here, with close matches
         make_activation(activation)
         self.normalization = normalization
         self.activation = activation
@@ -66,22 +63,31 @@ class _Block(keras.layers.Layer):
         return len(input_shape) - 2
 
     def _conv(self, rank, filters, kernel_size, strides=1, name=None):
-        use_bias = self._no_norm()
-        return _CONV[rank](
+        conv = _CONV[rank](
             filters,
             kernel_size,
             strides=strides,
             padding="same",
-            use_bias=use_bias,
+            use_bias=self._no_norm(),
             name=name,
             dtype=self.dtype_policy,
         )
+        if self._weight_norm:
+            return make_normalization(
+                self.normalization, layer=conv, name=f"{name}_weight_norm", dtype=self.dtype_policy
+            )
+        return conv
 
     def _no_norm(self):
-        # A conv followed by a normalization needs no bias; without one it does.
+        # A conv followed by a normalization needs no bias; without one (or with weight
+        # normalization, which rescales the kernel only) it does.
+        if self._weight_norm:
+            return True
         return isinstance(make_normalization(self.normalization), keras.layers.Identity)
 
     def _norm(self, name):
+        if self._weight_norm:  # on the convolutions themselves (`_conv`)
+            return keras.layers.Identity(name=name, dtype=self.dtype_policy)
         return make_normalization(self.normalization, name=name, dtype=self.dtype_policy)
 
     def _act(self, name):

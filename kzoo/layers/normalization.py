@@ -489,3 +489,16 @@ def normalization(name, /, **kwargs):
         raise ValueError(
             f"Bad arguments for normalization {key!r}: {error}. Received: {kwargs}."
         ) from None
+
+
+def is_weight_normalization(name) -> bool:
+    """Whether a normalization name (or config mapping) is weight normalization, which
+    wraps the Dense/Conv layer before it rather than following it as a layer of its own.
+
+    >>> is_weight_normalization("weight"), is_weight_normalization({"name": "weight"})
+    (True, True)
+    >>> is_weight_normalization("batch"), is_weight_normalization(None)
+    (False, False)
+    """
+    key = name.get("name") if isinstance(name, dict) else name
+    return isinstance(key, str) and _ALIASES.get(key.lower(), key.lower()) == "weight"

@@ -7,6 +7,7 @@ import keras
 
 from kzoo import layers as kzoo_layers
 from kzoo.errors import check_choice
+from kzoo.layers.normalization import is_weight_normalization
 
 RECURRENT = ("simple_rnn", "gru", "lstm", "ligru", "sligru")
 GLOBAL_POOLINGS = ("average", "max", "flatten")
@@ -22,8 +23,17 @@ def activation(kind: str, layer_name: str) -> keras.layers.Layer:
 
 
 def normalization(kind: str | None, layer_name: str) -> keras.layers.Layer:
-    """A normalization layer by name (see `kzoo.layers.normalization`); None is identity."""
+    """A normalization layer by name (see `kzoo.layers.normalization`); None is identity,
+    and so is `"weight"`, which sits on the Dense/Conv layers themselves (`normalized`)."""
+    if is_weight_normalization(kind):
+        return keras.layers.Identity(name=layer_name)
     return kzoo_layers.normalization(kind, name=layer_name)
+
+
+def uses_bias(kind) -> bool:
+    """Whether a Dense/Conv layer before normalization `kind` needs its bias: a layer that
+    normalizes its outputs (batch, layer, ...) makes one redundant; none or weight doesn't."""
+    return kind in (None, "none") or is_weight_normalization(kind)
 
 
 def normalized(layer: keras.layers.Layer, kind, norm_name: str):
@@ -37,15 +47,10 @@ def normalized(layer: keras.layers.Layer, kind, norm_name: str):
     >>> tuple(step(np.ones((2, 4), "float32")).shape), step.name
     ((2, 3), 'dense0_norm')
     """
-    if _is_weight(kind):
+    if is_weight_normalization(kind):
         return kzoo_layers.normalization(kind, layer=layer, name=norm_name)
     norm = normalization(kind, norm_name)
     return lambda x: norm(layer(x))
-
-
-def _is_weight(kind) -> bool:
-    name = kind.get("name") if isinstance(kind, dict) else kind
-    return isinstance(name, str) and name.lower() in ("weight", "weight_normalization")
 
 
 def recurrent(

@@ -48,11 +48,15 @@ def _inputs(input_shape, conv_dims, model: str):
 
 
 def _stem(x, rank, filters, kernel_size, strides, normalization, activation):
-    no_norm = normalization in (None, "none")
-    x = _CONV[rank](
-        filters, kernel_size, strides=strides, padding="same", use_bias=no_norm, name="stem"
-    )(x)
-    x = kzoo_layers.normalization(normalization or "none", name="stem_norm")(x)
+    conv = _CONV[rank](
+        filters,
+        kernel_size,
+        strides=strides,
+        padding="same",
+        use_bias=parts.uses_bias(normalization),
+        name="stem",
+    )
+    x = parts.normalized(conv, normalization, "stem_norm")(x)
     return kzoo_layers.activation(activation, name="stem_act")(x)
 
 
@@ -113,7 +117,8 @@ def resnet(
         blocks: residual blocks per stage (an int is used for every stage).
         block: "basic" or "bottleneck".
         kernel_size: kernel size inside the blocks.
-        normalization: a `kzoo.layers.normalization` name.
+        normalization: a `kzoo.layers.normalization` name, or "weight" (weight
+            normalization of each convolution instead of a layer after it).
         activation: a `kzoo.layers.activation` name.
         dropout: dropout before the head.
         head: "classification", "regression" or "embedding".
@@ -180,7 +185,8 @@ def densenet(
         bottleneck: 1x1 convs to `4 * growth_rate` channels before each kxk conv (-B).
         compression: fraction of channels each transition keeps (-C), in (0, 1].
         kernel_size: kernel size of the layers.
-        normalization: a `kzoo.layers.normalization` name.
+        normalization: a `kzoo.layers.normalization` name, or "weight" (weight
+            normalization of each convolution instead of a layer after it).
         activation: a `kzoo.layers.activation` name.
         dropout: dropout before the head.
         head: "classification", "regression" or "embedding".
@@ -212,7 +218,7 @@ def densenet(
             activation=activation,
             name=f"dense_block{stage}",
         )(x)
-    x = kzoo_layers.normalization(normalization, name="final_norm")(x)
+    x = parts.normalization(normalization, "final_norm")(x)
     x = kzoo_layers.activation(activation, name="final_act")(x)
     outputs = _pool_and_head(x, rank, dropout, head, num_classes)
     return keras.Model(inputs, outputs, name="densenet")
@@ -262,7 +268,8 @@ def mobilenet(
         se_ratio: squeeze-excitation width, in [0, 1) (0 leaves it out; MobileNetV3 style).
         kernel_size: depthwise kernel size.
         last_filters: channels of the final 1x1 convolution (0 leaves it out).
-        normalization: a `kzoo.layers.normalization` name.
+        normalization: a `kzoo.layers.normalization` name, or "weight" (weight
+            normalization of each convolution instead of a layer after it).
         activation: a `kzoo.layers.activation` name.
         dropout: dropout before the head.
         head: "classification", "regression" or "embedding".
@@ -287,8 +294,10 @@ def mobilenet(
                 name=f"stage{stage}_block{i}",
             )(x)
     if last_filters:
-        x = _CONV[rank](last_filters, 1, use_bias=False, name="last_conv")(x)
-        x = kzoo_layers.normalization(normalization, name="last_norm")(x)
+        conv = _CONV[rank](
+            last_filters, 1, use_bias=parts.uses_bias(normalization), name="last_conv"
+        )
+        x = parts.normalized(conv, normalization, "last_norm")(x)
         x = kzoo_layers.activation(activation, name="last_act")(x)
     outputs = _pool_and_head(x, rank, dropout, head, num_classes)
     return keras.Model(inputs, outputs, name="mobilenet")

@@ -105,6 +105,7 @@ def sincnet(
     pool_size: int = 3,
     dense_units=(128, 128),
     activation: str = "leaky_relu",
+    normalization: str | None = "batch",
     dropout: float = 0.0,
     global_pooling: str = "flatten",
     compression: str | None = "none",
@@ -115,9 +116,10 @@ def sincnet(
     The recipe of Ravanelli & Bengio: layer-normalised waveform -> SincConv1D -> |.| ->
     max-pool (-> log, with `compression="log"`) -> layer norm -> leaky ReLU; then conv
     blocks (Conv1D -> max-pool -> layer norm -> leaky ReLU); the feature maps are
-    flattened (or pooled: `global_pooling`) into an MLP (Dense -> batch norm -> leaky
-    ReLU) and the head. Convolutions are "valid" as in the paper. Layer norm here
-    normalises each frame over its channels (as SpeechBrain's SincNet does).
+    flattened (or pooled: `global_pooling`) into an MLP (Dense -> batch norm, or
+    `normalization` -> leaky ReLU) and the head. Convolutions are "valid" as in the
+    paper. Layer norm here normalises each frame over its channels (as SpeechBrain's
+    SincNet does).
     The paper's 16 kHz setting is 80 filters of 251 taps (~16 ms) and three 2048-unit
     dense layers; the defaults keep the filters and shrink the MLP for 8 kHz clips.
 
@@ -139,6 +141,9 @@ def sincnet(
         pool_size: max-pooling after the sinc layer and each conv block.
         dense_units: width of each MLP layer.
         activation: activation by name (leaky ReLU in the paper).
+        normalization: of each MLP layer: "batch" (the paper), "layer", "group",
+            "instance", "lrn", None, or "weight" (weight normalization of each Dense layer
+            instead of a layer after it). The conv blocks keep the paper's layer norm.
         dropout: dropout after each block and MLP layer.
         global_pooling: how the feature maps reach the MLP: "flatten" (the paper: every
             frame at its position, so the clip length is fixed), or "average" / "max"
@@ -188,8 +193,8 @@ def sincnet(
     # x: (batch, frames, channels)
     x = parts.global_pool(x, global_pooling, rank=1)  # (batch, features)
     for i, units in enumerate(dense_units):
-        x = keras.layers.Dense(units, name=f"dense{i}")(x)
-        x = parts.normalization("batch", f"dense{i}_norm")(x)
+        dense = keras.layers.Dense(units, name=f"dense{i}")
+        x = parts.normalized(dense, normalization, f"dense{i}_norm")(x)
         x = parts.activation(activation, f"dense{i}_act")(x)
         x = keras.layers.Dropout(dropout, name=f"dense{i}_dropout")(x)
     outputs = heads.apply(x, head, num_classes)

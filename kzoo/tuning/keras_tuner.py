@@ -50,7 +50,7 @@ from keras_tuner.src import config as tuner_config
 from keras_tuner.src.engine import tuner_utils
 
 from kzoo.errors import ConfigError, did_you_mean
-from kzoo.tuning import reports
+from kzoo.tuning import hparams, reports
 from kzoo.tuning.hypermodel import ConfigHyperModel
 from kzoo.tuning.space import Objective, TrialFailed, check_finite
 
@@ -184,12 +184,13 @@ class _BestEpochInMemory(keras.callbacks.Callback):
 
 
 class _KzooTuner:
-    """Mixed into a Keras Tuner tuner: K-fold trials, NaN checks, one line per trial and
-    one best-epoch checkpoint write per fit."""
+    """Mixed into a Keras Tuner tuner: K-fold trials, NaN checks, one line and HParams logs
+    per trial and one best-epoch checkpoint write per fit."""
 
-    def __init__(self, *args, folds=None, fold_data=None, **kwargs):
+    def __init__(self, *args, folds=None, fold_data=None, hparams_dir=None, **kwargs):
         self.kzoo_folds = folds
         self.kzoo_fold_data = fold_data
+        self.kzoo_hparams_dir = hparams_dir
         super().__init__(*args, **kwargs)
 
     def run_trial(self, trial, *args, **kwargs):
@@ -254,6 +255,8 @@ class _KzooTuner:
             self.hypermodel, self.oracle.objective, self.oracle.get_trial(trial.trial_id)
         )
         print(reports.progress_line(record, self.oracle.max_trials), flush=True)
+        if self.kzoo_hparams_dir is not None:
+            hparams.write_trial(self.kzoo_hparams_dir, record)
 
 
 def _check_finite(results, objective) -> None:
@@ -303,8 +306,10 @@ def make_tuner(
     max_consecutive_failed_trials: int = 3,
     folds: int | None = None,
     fold_data=None,
+    hparams_dir: Path | None = None,
 ):
-    """A Keras Tuner tuner by name, with kzoo's per-trial reporting and K-fold trials."""
+    """A Keras Tuner tuner by name, with kzoo's per-trial reporting and K-fold trials
+    (and HParams logs in `hparams_dir`, a search directory, when given)."""
     check_tuner(name, folds)
     base = TUNERS[name]
     cls = type(f"Kzoo{base.__name__}", (_KzooTuner, base), {})
@@ -321,7 +326,7 @@ def make_tuner(
         kwargs.update(max_epochs=max(2, epochs), factor=3)
     else:
         kwargs["max_trials"] = max_trials
-    tuner = cls(model, folds=folds, fold_data=fold_data, **kwargs)
+    tuner = cls(model, folds=folds, fold_data=fold_data, hparams_dir=hparams_dir, **kwargs)
     if name == "hyperband":
         tuner.oracle.max_trials = max_trials  # Hyperband has no cap of its own
     return tuner
@@ -414,6 +419,7 @@ def search(
             max_consecutive_failed_trials=max_consecutive_failed_trials,
             folds=folds,
             fold_data=fold_data,
+            hparams_dir=directory if hparams.enabled(model.config) else None,
         )
         fit_kwargs: dict[str, Any] = {"verbose": verbose, "shuffle": True}
         if validation_data is not None:

@@ -66,7 +66,7 @@ from optuna.trial import TrialState
 
 from kzoo import configs
 from kzoo.errors import ConfigError, did_you_mean
-from kzoo.tuning import reports
+from kzoo.tuning import hparams, reports
 from kzoo.tuning.inputs import Prepared, positive, prepare_directory, raise_stopped
 from kzoo.tuning.optuna_storage import (
     DEFAULT_STORAGE_FILE,
@@ -401,9 +401,11 @@ def run_search(
     study: str | None = None,
     timeout: float | None = None,
     heartbeat: int = HEARTBEAT,
+    seed: int | None = None,
 ) -> dict[str, Any]:
     """`kzoo tune --engine optuna`: one worker of a (possibly shared) study; see the module
-    docstring. Returns the summary of `kzoo.tuning.search.run`."""
+    docstring. `seed` seeds the sampler (default: `train.seed` plus the process id).
+    Returns the summary of `kzoo.tuning.search.run`."""
     if timeout is not None and (
         isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0
     ):
@@ -437,7 +439,7 @@ def run_search(
         "storage": mask(storage) if storage else None,
         "study": name,
     }
-    reset = ("pareto", DEFAULT_STORAGE_FILE) if storage is None else ("pareto",)
+    reset = ("pareto", hparams.FOLDER) + ((DEFAULT_STORAGE_FILE,) if storage is None else ())
     prepare_directory(directory, record, overwrite, shared=True, reset=reset)
     if overwrite and storage is not None:
         with quiet(), contextlib.suppress(KeyError):
@@ -451,6 +453,7 @@ def run_search(
         pruner=pruner,
         directory=directory,
         heartbeat=heartbeat,
+        seed=seed,
     )
     function = TrialObjective(prepared, goal, verbose)
     stopped = _work(
@@ -462,6 +465,7 @@ def run_search(
         max_consecutive_failed_trials=max_consecutive_failed_trials,
         heartbeats=not url.startswith(JOURNAL_PREFIX),
         heartbeat=heartbeat,
+        hparams_dir=directory if hparams.enabled(prepared.config) else None,
     )
     summary = reports.write_reports(
         directory, records(optuna_study, prepared.space, goal), prepared.space, goal
@@ -488,9 +492,11 @@ def _work(
     max_consecutive_failed_trials: int,
     heartbeats: bool,
     heartbeat: int,
+    hparams_dir: Path | None = None,
 ) -> BaseException | None:
     """Runs trials until the study has `max_trials` (or the time is up); returns the error
-    that stopped this worker early, if any."""
+    that stopped this worker early, if any. Each trial it ran writes HParams logs in
+    `hparams_dir` (a search directory) when given."""
     deadline = None if timeout is None else time.monotonic() + timeout
     retry = optuna.storages.RetryHeartbeatStaleTrialCallback
     state = {"failures": 0, "last": None}
@@ -498,6 +504,8 @@ def _work(
     def after(done_study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         row = record(trial, function.space, function.objectives)
         print(reports.progress_line(row, max_trials), flush=True)
+        if hparams_dir is not None:
+            hparams.write_trial(hparams_dir, row)
         if trial.state == TrialState.FAIL:
             state["failures"] += 1
             state["last"] = RuntimeError(row.error)

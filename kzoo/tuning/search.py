@@ -20,6 +20,8 @@ DIRECTORY/
   trials.png    the objective per trial, and against the main hyperparameters
   best.yaml     the best trial's config (`kzoo train best.yaml` trains it)
   pareto.png, pareto/trial_N.yaml   with several objectives: the front and its configs
+  tensorboard/  trial_N/: each trial's HParams logs (`tensorboard --logdir DIRECTORY`;
+                `train.tensorboard: false` turns them off)
   tuner/        Keras Tuner's own state (trials, checkpoints, oracle)
   study.db      Optuna's default storage (an SQLite file)
 ```
@@ -43,7 +45,7 @@ from typing import Any
 
 from kzoo import configs
 from kzoo.errors import ConfigError, did_you_mean
-from kzoo.tuning import keras_tuner, reports
+from kzoo.tuning import hparams, keras_tuner, reports
 from kzoo.tuning.folds import fold_indices
 from kzoo.tuning.inputs import (
     Prepared,
@@ -96,6 +98,15 @@ def check_engine(engine: str, given: Mapping[str, Any]) -> None:
             )
 
 
+def with_seed(
+    overrides: Sequence[str] | Mapping[str, Any] | None, seed: int
+) -> list[str] | dict[str, Any]:
+    """`overrides` that also replace `train.seed` (`--seed`; the config's rules check it)."""
+    if isinstance(overrides, Mapping):
+        return {**overrides, "train.seed": seed}
+    return [*(overrides or []), f"train.seed={seed}"]
+
+
 def prepare(config, **kwargs) -> Prepared:
     """The config, data and search space of a search (`Prepared(...).load()`)."""
     return Prepared(config, **kwargs).load()
@@ -118,6 +129,7 @@ def run(
     max_consecutive_failed_trials: int = 3,
     verbose: int | str = 0,
     overrides: Sequence[str] | Mapping[str, Any] | None = None,
+    seed: int | None = None,
     distributed: str | None = None,
     oracle: str | None = None,
     tuner_id: str | None = None,
@@ -147,6 +159,9 @@ def run(
         max_retries_per_trial, max_consecutive_failed_trials: the failure policy.
         verbose: Keras's fit verbosity (the one line per trial is always printed).
         overrides: `--set` style overrides applied to the config before searching.
+        seed: replaces `train.seed` (data split, initial weights, Keras Tuner's draws) and
+            seeds Optuna's sampler with it; without it the sampler's seed is `train.seed`
+            plus the process id, so that workers sharing a study draw different trials.
         distributed, oracle, tuner_id: Keras Tuner's distributed mode
             (`kzoo.tuning.keras_tuner`).
         sampler, pruner, storage, study, timeout, heartbeat: the Optuna engine's options
@@ -168,6 +183,8 @@ def run(
     positive("max-retries-per-trial", max_retries_per_trial, minimum=0)
     positive("max-consecutive-failed-trials", max_consecutive_failed_trials)
     specs = [objective] if isinstance(objective, str) else list(objective)
+    if seed is not None:
+        overrides = with_seed(overrides, seed)
     if not specs:
         raise ConfigError("--objective needs at least one value, e.g. val_accuracy.")
     if engine == "optuna":
@@ -192,6 +209,7 @@ def run(
             storage=storage,
             study=study,
             timeout=timeout,
+            seed=seed,
             heartbeat=optuna.HEARTBEAT if heartbeat is None else heartbeat,
         )
         return require_a_completed_trial(summary, directory)
@@ -219,7 +237,7 @@ def run(
             record,
             overwrite,
             shared=distributed is not None,
-            reset=(keras_tuner.PROJECT, "pareto"),
+            reset=(keras_tuner.PROJECT, "pareto", hparams.FOLDER),
             repair=lambda d: keras_tuner.repair_interrupted_state(d / keras_tuner.PROJECT),
         )
     else:

@@ -49,6 +49,22 @@ CASES = [
         (2, 3, 5),
     ),
     (InvertedResidualBlock, {"filters": 4, "expansion": 1}, (2, 6, 3), (2, 6, 4)),
+    # Weight normalization: on the convolutions themselves.
+    (ResidualBlock, {"filters": 6, "strides": 2, "normalization": "weight"}, (2, 6, 3), (2, 3, 6)),
+    (BottleneckBlock, {"filters": 2, "normalization": "weight"}, (2, 5, 3), (2, 5, 8)),
+    (
+        DenseBlock,
+        {"num_layers": 2, "growth_rate": 2, "normalization": "weight"},
+        (2, 5, 4),
+        (2, 5, 8),
+    ),
+    (TransitionBlock, {"normalization": "weight"}, (2, 6, 6), (2, 3, 3)),
+    (
+        InvertedResidualBlock,
+        {"filters": 4, "expansion": 2, "normalization": "weight"},
+        (2, 6, 4),
+        (2, 6, 4),
+    ),
 ]
 
 
@@ -123,7 +139,6 @@ def test_names_pick_layers():
             lambda: BottleneckBlock(4, activation="rlu"),
             "Unknown activation 'rlu'.*Did you mean 'relu'",
         ),
-        (lambda: DenseBlock(2, 4, normalization="weight"), "weight normalization wraps a layer"),
         (lambda: ResidualBlock(0), "`filters` must be a positive integer"),
         (lambda: DenseBlock(2, 1.5), "`growth_rate` must be a positive integer"),
         (lambda: TransitionBlock(compression=0.0), "`compression` must be in"),
@@ -142,3 +157,30 @@ def test_wrong_rank(cls, shape):
     block = cls(2, 2) if cls is DenseBlock else cls(2)
     with pytest.raises(ValueError, match=r"1-D inputs \(batch, time, channels\) or 2-D"):
         block(np.zeros(shape, "float32"))
+
+
+@pytest.mark.parametrize(
+    "block, shape",
+    [
+        (ResidualBlock(6, strides=2, normalization="weight"), (2, 6, 3)),
+        (BottleneckBlock(2, normalization={"name": "weight", "data_init": True}), (2, 5, 3)),
+        (DenseBlock(2, 2, normalization="weight"), (2, 5, 4)),
+        (TransitionBlock(normalization="weight_normalization"), (2, 6, 6)),
+        (InvertedResidualBlock(4, expansion=2, normalization="weight"), (2, 6, 4, 4)),
+        (InvertedResidualBlock(4, se_ratio=0.5, normalization="weight"), (2, 6, 4)),
+    ],
+)
+def test_weight_normalization_wraps_every_convolution(block, shape):
+    block(np.ones(shape, "float32"))
+    paths = [v.path for v in block.weights]
+    # Depthwise convolutions (WeightNormalization does not wrap them) and the squeeze-
+    # excitation gates (never normalized) stay plain.
+    kernels = [
+        p for p in paths if p.endswith("/kernel") and not ("/depthwise/" in p or "/se_" in p)
+    ]
+    assert kernels and all(p.split("/")[-3].endswith("_weight_norm") for p in kernels), paths
+    for kernel in kernels:
+        wrapper, conv = kernel.rsplit("/", 2)[:2]
+        assert f"{wrapper}/g" in paths and f"{wrapper}/{conv}/bias" in paths, paths
+    # No layer normalizes the activations (no BatchNormalization or LayerNormalization).
+    assert not any(p.endswith(("/gamma", "/moving_mean")) for p in paths), paths

@@ -4,6 +4,7 @@ New models are covered by registering them; nothing here names a model. The larg
 ones are marked `slow` (see tests.helpers.model_params): `make test-slow` runs them.
 """
 
+import inspect
 import subprocess
 import sys
 import textwrap
@@ -21,6 +22,11 @@ NAMES = kzoo.models.list()
 EVERY_NAME = model_params()
 REGULAR = [name for name in NAMES if not is_large_model(name)]
 LARGE = [name for name in NAMES if is_large_model(name)]
+NORMALIZED = [  # builders with a `normalization` argument
+    name
+    for name in REGULAR
+    if "normalization" in inspect.signature(kzoo.registry.builder(name)).parameters
+]
 
 
 def example_batch(model: keras.Model, batch: int = 2, seed: int = 0):
@@ -123,6 +129,28 @@ def test_every_model_reloads_in_a_fresh_process_with_identical_outputs(names, tm
         [sys.executable, "-c", script], capture_output=True, text=True, cwd=root
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+
+
+@pytest.mark.parametrize("name", NORMALIZED)
+def test_weight_normalization_in_every_builder_that_normalizes(name, tmp_path):
+    """`normalization: weight` wraps the Dense/Conv layers; no normalization layer is added."""
+    model = kzoo.models.get(name, normalization="weight")
+    paths = [v.path for v in model.weights]
+    wrapped = [p for p in paths if p.endswith("/g")]  # WeightNormalization's gains
+    assert wrapped, paths
+    assert not any(p.endswith("/moving_mean") for p in paths), paths  # no batch norm left
+    x = example_batch(model)
+    outputs = model(x)
+    logs = model.train_on_batch(x, targets_for(model, outputs), return_dict=True)
+    assert np.isfinite(logs["loss"]), logs
+    model.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras")
+    for got, expected in zip(
+        keras.tree.flatten(infer(loaded, x)), keras.tree.flatten(infer(model, x))
+    ):
+        np.testing.assert_allclose(
+            keras.ops.convert_to_numpy(got), keras.ops.convert_to_numpy(expected), atol=1e-5
+        )
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -86,22 +86,3 @@ def test_mask_padding_makes_predictions_independent_of_the_padding(rnn, tmp_path
     np.testing.assert_allclose(
         restored.predict_on_batch(long), masked.predict_on_batch(long), atol=1e-6
     )
-
-
-@pytest.mark.parametrize(
-    "name, layer",
-    [("mlp", "dense0_norm"), ("cnn1d", "conv0_norm"), ("cnn_mlp_rnn", "dense_in_norm")],
-)
-def test_weight_normalization_wraps_the_layer(name, layer, tmp_path):
-    """`normalization: weight` reparametrizes the Dense/Conv layer; no layer follows it."""
-    model = kzoo.models.get(name, normalization="weight", num_classes=3, compile=False)
-    wrapper = model.get_layer(layer)
-    assert isinstance(wrapper, kzoo.layers.WeightNormalization)
-    assert not any(isinstance(x, keras.layers.BatchNormalization) for x in model.layers)
-    model.save(tmp_path / "m.keras")
-    loaded = keras.saving.load_model(tmp_path / "m.keras")
-    shape = [d or 7 for d in model.input_shape[1:]]
-    x = np.random.default_rng(0).standard_normal((2, *shape)).astype("float32")
-    np.testing.assert_allclose(
-        keras.ops.convert_to_numpy(model(x)), keras.ops.convert_to_numpy(loaded(x)), atol=1e-5
-    )

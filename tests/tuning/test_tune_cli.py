@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from kzoo import cli
@@ -56,3 +59,21 @@ def test_tune_errors_are_one_line(tmp_path, folders, capsys, extra, message):
     assert err.startswith("kzoo: error: ") and err.count("\n") == 1 and message in err, err
     assert "hunter2" not in err
     assert not out.exists()
+
+
+def test_the_same_seed_draws_the_same_trials(tmp_path, folders):
+    # Two processes: without --seed, Optuna's sampler seed includes the process id.
+    config = tiny_search_config(tmp_path / "tiny.yaml")
+
+    def command(out):
+        return [sys.executable, "-m", "kzoo.cli", "tune", str(config), "--data", str(folders),
+                "--engine", "optuna", "--sampler", "tpe", "--max-trials", "2",
+                "--directory", str(tmp_path / out), "--seed", "7", "--quiet"]  # fmt: skip
+
+    procs = [subprocess.Popen(command(out), stdout=subprocess.DEVNULL) for out in "ab"]
+    assert [p.wait(timeout=600) for p in procs] == [0, 0]
+    keys = ("args.units", "train.optimizer.learning_rate")
+    a, b = ([tuple(r[k] for k in keys) for r in read_rows(tmp_path / out / "results.csv")]
+            for out in "ab")  # fmt: skip
+    assert a == b and len(a) == 2
+    assert "seed: 7" in (tmp_path / "a" / "best.yaml").read_text()
