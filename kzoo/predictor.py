@@ -110,13 +110,12 @@ def _run_manifest(run: Path) -> dict[str, Any]:
             "finished, or was killed before its end). Finish it with `kzoo train --resume "
             f"--output {run}`, or pass another run."
         )
-    record_path = run / presets.RUN_RECORD
-    if not record_path.is_file():
+    record = presets.read_run_record(run)
+    if record is None:
         raise ConfigError(
             f"{run} does not record its labels and front end ({presets.RUN_RECORD}): it was "
             "written by an older kzoo. Train it again to predict with it."
         )
-    record = json.loads(record_path.read_text())
     config = configs.load(run / "config.yaml")
     return {
         "name": run.name,

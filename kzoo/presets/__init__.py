@@ -70,6 +70,17 @@ def record_run(output: str | Path, dataset) -> None:
     run_dir.write_json(Path(output) / RUN_RECORD, record)
 
 
+def read_run_record(run: str | Path) -> dict[str, Any] | None:
+    """RUN/frontend.json (`record_run`), or None for a run written before kzoo recorded it."""
+    path = Path(run) / RUN_RECORD
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ConfigError(f"Cannot read {path}: {error}. The run directory is damaged.") from None
+
+
 def list() -> builtins.list[str]:  # noqa: A001 - mirrors kzoo.models.list
     """Sorted names of the presets shipped with kzoo (`kzoo.load(NAME)`)."""
     return sorted(p.name for p in SHIPPED.iterdir() if (p / MANIFEST).is_file())
@@ -277,6 +288,7 @@ __all__ = [
     "get_model",
     "list",
     "read_manifest",
+    "read_run_record",
     "recipes",
     "record_run",
     "write",
