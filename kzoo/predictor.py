@@ -485,8 +485,7 @@ class Predictor:
                 tf.TensorSpec([None], tf.int32, name="lengths"),
             ]
         elif self.kind == "text":
-            self.frontend([""])  # builds the front end's TextVectorization, for export
-            vectorizer = self.frontend._vectorize()  # that layer itself, to be tracked
+            vectorizer = self.frontend.vectorizer  # the layer itself, tracked by the export
 
             def serve(texts):
                 return finish(tf.cast(vectorizer(texts), tf.int32))

@@ -182,7 +182,7 @@ class Frontend:
                 lengths = tf.fill([tf.shape(inputs)[0]], tf.shape(inputs)[1])
             return self._extractor(inputs, lengths)
         if self.kind == "text":
-            tokens = tf.cast(self._vectorize()(tf.convert_to_tensor(inputs, tf.string)), tf.int32)
+            tokens = tf.cast(self.vectorizer(tf.convert_to_tensor(inputs, tf.string)), tf.int32)
             return tokens, tf.reduce_sum(tf.cast(tokens > 0, tf.int32), axis=-1)
         inputs = tf.convert_to_tensor(inputs)
         return inputs, tf.fill([tf.shape(inputs)[0]], tf.shape(inputs)[1])
@@ -201,7 +201,19 @@ class Frontend:
         self._vectorizer = vectorizer
         return self
 
-    def _vectorize(self):
+    @property
+    def vectorizer(self):
+        """The `keras.layers.TextVectorization` layer that turns strings into token ids.
+
+        Made once from `vocabulary` (or by `adapt`) and built, it is what `__call__` applies to
+        text, in training, evaluation and prediction alike; a raw-input export tracks
+        this same layer so the artifact carries the vocabulary. Its output is int64
+        (n, sequence_length); `__call__` casts it to the int32 the models read.
+        """
+        if self.kind != "text":
+            raise ValueError(
+                f"Only a text front end has a vectorizer; this one is for {self.kind}."
+            )
         if self._vectorizer is None:
             if self.vocabulary is None:
                 raise ValueError(
@@ -213,6 +225,8 @@ class Frontend:
             self._vectorizer = keras.layers.TextVectorization(
                 vocabulary=self.vocabulary, output_sequence_length=self.sequence_length
             )
+        if not self._vectorizer.built:  # an export tracks only built layers
+            self._vectorizer.build((None,))
         return self._vectorizer
 
     @property
