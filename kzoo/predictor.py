@@ -235,7 +235,8 @@ class Predictor:
         if steps is not None:
             x = x[:, :steps]
             x = tf.pad(x, [[0, 0], [0, steps - tf.shape(x)[1]], [0, 0]])
-            x = tf.ensure_shape(x, [None, steps, self.frontend.dims])
+            # A reshape, not tf.ensure_shape: the same static shape, and a LiteRT built-in.
+            x = tf.reshape(x, [-1, steps, self.frontend.dims])
         return x
 
     def _audio_files(self, paths: list[Path], failures: list[str]):
@@ -356,21 +357,7 @@ class Predictor:
             frontend = self.frontend
 
             def serve(waveforms, lengths):
-                width = tf.shape(waveforms)[1]
-
-                def one(pair):
-                    wave, length = pair
-                    clipped = frontend.clip(wave[:length])
-                    count = tf.shape(clipped)[0]
-                    return tf.pad(clipped, [[0, width - count]]), count
-
-                clipped, counts = tf.map_fn(
-                    one,
-                    (waveforms, tf.cast(lengths, tf.int32)),
-                    fn_output_signature=(tf.TensorSpec([None], tf.float32), tf.int32),
-                )
-                clipped = clipped[:, : tf.reduce_max(counts)]
-                return finish(self._audio_features(clipped, counts))
+                return finish(self._audio_features(*frontend.clip_batch(waveforms, lengths)))
 
             signature = [
                 tf.TensorSpec([None, None], tf.float32, name="waveforms"),

@@ -167,6 +167,34 @@ class Frontend:
             wave = wave[: self.max_samples]
         return wave
 
+    def clip_batch(self, waveforms, lengths) -> tuple[tf.Tensor, tf.Tensor]:
+        """A zero-padded batch `clip`ped: `(waveforms (n, samples), lengths (n,))`, cut to
+        the longest clipped waveform.
+
+        Trimming silence finds each utterance's own start and end, so it runs `clip` on
+        one waveform at a time; cropping alone is a slice of the whole batch, which
+        converts to LiteRT's built-in ops.
+        """
+        waveforms = tf.convert_to_tensor(waveforms, tf.float32)
+        lengths = tf.cast(lengths, tf.int32)
+        if self.trim_silence is not None:
+            width = tf.shape(waveforms)[1]
+
+            def one(pair):
+                wave, length = pair
+                clipped = self.clip(wave[:length])
+                count = tf.shape(clipped)[0]
+                return tf.pad(clipped, [[0, width - count]]), count
+
+            waveforms, lengths = tf.map_fn(
+                one,
+                (waveforms, lengths),
+                fn_output_signature=(tf.TensorSpec([None], tf.float32), tf.int32),
+            )
+        elif self.max_samples is not None:
+            lengths = tf.minimum(lengths, self.max_samples)
+        return waveforms[:, : tf.reduce_max(lengths)], lengths
+
     def __call__(self, inputs, lengths=None) -> tuple[tf.Tensor, tf.Tensor]:
         """A batch: `(model inputs, lengths)`.
 
