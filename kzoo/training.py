@@ -465,6 +465,10 @@ def evaluate(
     # (runs written before kzoo recorded its labels rely on the folder order).
     record = presets.read_run_record(run)
     labels = record["labels"] if record and block.get("targets", "labels") == "labels" else None
+    # Token i is the run's i-th word: new texts are read with its vocabulary, not their own.
+    vocabulary = ((record or {}).get("frontend") or {}).get("vocabulary")
+    if vocabulary is not None:
+        block["vocabulary"] = vocabulary
     dataset = data.load(
         block,
         config["train"]["batch_size"],

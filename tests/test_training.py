@@ -127,6 +127,32 @@ def test_evaluate_matches_the_data_classes_to_the_runs_labels_by_name(tmp_path, 
     assert (run / "metrics.json").read_bytes() == before
 
 
+def test_evaluate_reads_new_texts_with_the_runs_own_vocabulary(tmp_path):
+    """Token ids mean the words of the training vocabulary, whatever texts are evaluated."""
+    rng = np.random.default_rng(0)
+
+    def texts(root, words):
+        for label, vocabulary in words.items():
+            (root / label).mkdir(parents=True)
+            for i in range(10):
+                text = " ".join(rng.choice(vocabulary.split(), size=6))
+                (root / label / f"{i}.txt").write_text(text)
+        return root
+
+    train = texts(tmp_path / "train", {"neg": "bad awful poor dull", "pos": "good great fine"})
+    # Other word frequencies: a vocabulary adapted to these texts would number them anew.
+    new = texts(tmp_path / "new", {"neg": "dull dull poor unseen", "pos": "fine fine other"})
+    config = configs.load(tiny_config(tmp_path / "text.yaml", model="text_classifier"))
+    training.train(config, source=str(train), output=tmp_path / "run", verbose=0)
+    metrics = training.evaluate(tmp_path / "run", source=str(new), split="all")
+    clf = kzoo.load(tmp_path / "run")
+    files = sorted(new.rglob("*.txt"))
+    probabilities = clf.probabilities(files)
+    truth = [clf.labels.index(p.parent.name) for p in files]
+    loss = -np.log(probabilities[np.arange(len(files)), truth]).mean()
+    assert metrics["loss"] == pytest.approx(loss, abs=1e-4)
+
+
 def test_evaluate_rejects_a_non_run(tmp_path):
     with pytest.raises(kzoo.ConfigError, match="not a finished run directory"):
         training.evaluate(tmp_path)
