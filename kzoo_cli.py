@@ -250,8 +250,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--raw-input",
         action="store_true",
-        help="saved_model only: the artifact takes raw waveforms and lengths (or texts) and "
-        "applies the run's front end itself",
+        help="the artifact takes raw waveforms and lengths (or texts) and applies the run's "
+        "front end itself (saved_model; litert for audio; not onnx)",
     )
 
     p = command("predict", "classify files with a run, a preset or a URL")

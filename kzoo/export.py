@@ -10,6 +10,9 @@ What each format needs beyond kzoo's own dependencies, by Keras backend (Keras 3
 | `onnx`        | `tf2onnx`, `onnx`        | `jax2onnx`                | `onnx`, `onnxscript` |
 | `litert`      | (tensorflow's converter) | not supported             | `litert-torch`    |
 
+With `--raw-input` the artifact also holds the run's front end: SavedModel for audio
+and text, LiteRT for audio (`_write_litert`), ONNX never (`ONNX_RAW_REFUSALS`).
+
 Those packages are left out of kzoo's dependencies (tf2onnx pins old protobuf and
 numpy releases); a missing one is named in the error, with the pip command.
 `run_exported` runs an artifact on numpy inputs so it can be checked against Keras.
@@ -22,6 +25,7 @@ import os
 import shutil
 import tempfile
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -94,11 +98,13 @@ def export(
         output: where to write (default: `RUN_DIR/export/<saved_model|model.onnx|model.tflite>`).
         overwrite: replace an existing artifact at `output`.
 
-        raw_input: (saved_model) the artifact takes raw inputs and applies the run's front
-            end itself: `serve(waveforms (n, samples) float32 zero-padded, lengths (n,)
-            int32)` for audio, `serve(texts (n,) string)` for text, returning the
-            probabilities `kzoo.load(run).predict` gives. `run` may then be any source
-            `kzoo.load` reads (a preset needs `output`).
+        raw_input: the artifact takes raw inputs and applies the run's front end itself:
+            `serve(waveforms (n, samples) float32 zero-padded, lengths (n,) int32)` for
+            audio, `serve(texts (n,) string)` for text, returning the probabilities
+            `kzoo.load(run).predict` gives. `saved_model` takes every kind; `litert`
+            audio (see `_write_litert` for the ops it needs); `onnx` none
+            (`ONNX_RAW_REFUSALS`). `run` may then be any source `kzoo.load` reads (a
+            preset needs `output`).
 
     The artifact is written under a temporary name and renamed into place, so a failed
     export leaves nothing behind.
@@ -203,33 +209,61 @@ def _check_target(output: Path, format: str, overwrite: bool) -> None:
         )
 
 
+# Why an ONNX artifact cannot carry each kind of front end (`--raw-input`).
+ONNX_RAW_REFUSALS = {
+    "audio": "tf2onnx converts TensorFlow's RFFT only when its one consumer is a "
+    "magnitude (ComplexAbs), and the front end's STFT (Keras's MelSpectrogram) reads its "
+    "real and imaginary parts",
+    "text": "the front end's text lookup (TextVectorization) has no ONNX equivalent",
+}
+
+
 def _export_raw(source, format: str, output, overwrite: bool) -> Path:
-    """A SavedModel whose endpoint is the predictor's front end followed by its model."""
-    if format != "saved_model":
+    """An artifact whose endpoint is the predictor's front end followed by its model: a
+    SavedModel, or a LiteRT file converted from one."""
+    import keras
+
+    from kzoo import predictor
+
+    if format == "onnx":
         raise ConfigError(
-            f"--raw-input writes a SavedModel only: the front end's TensorFlow ops (STFT, "
-            f"text lookup) do not all convert to {format}. Use --format saved_model."
+            "--raw-input cannot write ONNX: "
+            + " and ".join(f"for {k}, {why}" for k, why in ONNX_RAW_REFUSALS.items())
+            + ". Use --format saved_model or litert (audio) with --raw-input, or export "
+            "the model alone to ONNX (without --raw-input)."
         )
     if output is None:
         if not Path(source).is_dir():
             raise ConfigError(f"Exporting {source} with --raw-input needs --output PATH.")
-        output = Path(source) / "export" / "saved_model_raw"
+        name = "saved_model_raw" if format == "saved_model" else "model_raw.tflite"
+        output = Path(source) / "export" / name
     output = Path(output)
+    if format == "litert" and output.suffix != ".tflite":
+        raise ConfigError(
+            f"A LiteRT artifact is a .tflite file. Received: --output {output}. "
+            f"Try {output.with_suffix('.tflite')}."
+        )
     if output.exists() and not overwrite:
         raise ConfigError(
             f"{output} already exists. Pass --overwrite to replace it, or choose another --output."
         )
     check_requirements(format)
-    import keras
-
-    from kzoo import predictor
-
-    serve, signature, track = predictor.load(source).serving_endpoint()
+    clf = predictor.load(source)
+    if format == "litert" and clf.kind == "text":
+        raise ConfigError(
+            "--raw-input cannot write LiteRT for text: the front end's text lookup "
+            "(TextVectorization) has no LiteRT built-in op. Use --format saved_model."
+        )
+    serve, signature, track = clf.serving_endpoint()
     archive = keras.export.ExportArchive()
     for trackable in track:
         archive.track(trackable)
     archive.add_endpoint(name="serve", fn=serve, input_signature=signature)
     output.parent.mkdir(parents=True, exist_ok=True)
+    if format == "litert":
+        run_dir.write_atomic(output, lambda tmp: _write_litert(archive, Path(tmp)))
+        _apply_umask(output)
+        return output
     staging = Path(tempfile.mkdtemp(prefix=f".{output.name}-", dir=output.parent))
     try:
         archive.write_out(str(staging), verbose=False)
@@ -243,6 +277,27 @@ def _export_raw(source, format: str, output, overwrite: bool) -> Path:
     return output
 
 
+def _write_litert(archive, path: Path) -> None:
+    """Converts an export archive to a .tflite file with the settings of Keras's own
+    LiteRT export: built-in ops wherever they exist, TensorFlow (Flex) ops elsewhere.
+
+    The audio front end (STFT, log-mel, MFCC, normalization, cropping) is all built-in
+    ops; silence trimming (float64 levels, one utterance at a time) and recurrent layers
+    over inputs of any length are not, and need a LiteRT runtime with the Flex delegate.
+    """
+    import tensorflow as tf
+
+    with tempfile.TemporaryDirectory(prefix="kzoo-litert-") as saved:
+        archive.write_out(saved, verbose=False)
+        converter = tf.lite.TFLiteConverter.from_saved_model(saved)
+        converter.target_spec.supported_ops = [
+            tf.lite.OpsSet.TFLITE_BUILTINS,
+            tf.lite.OpsSet.SELECT_TF_OPS,
+        ]
+        converter.experimental_enable_resource_variables = True
+        path.write_bytes(converter.convert())
+
+
 def _apply_umask(path: Path) -> None:
     """Temporary files are private (0600); the artifact gets the usual permissions."""
     umask = os.umask(0)
@@ -251,21 +306,26 @@ def _apply_umask(path: Path) -> None:
 
 
 def run_exported(path: str | Path, format: str, inputs: Any) -> np.ndarray:
-    """Runs an exported artifact on numpy `inputs` (one array) and returns its output.
+    """Runs an exported artifact on numpy `inputs` and returns its output.
 
-    `saved_model` needs TensorFlow; `onnx` needs `onnxruntime`; `litert` uses
-    `ai_edge_litert` when installed, else TensorFlow's `tf.lite.Interpreter`. A missing
-    runtime raises a `ConfigError` naming the package.
+    `inputs` is one array, or a mapping of input names to arrays (a `--raw-input`
+    artifact's `waveforms` and `lengths`, or `texts`). `saved_model` needs TensorFlow;
+    `onnx` needs `onnxruntime`; `litert` uses `ai_edge_litert` when installed, else
+    TensorFlow's `tf.lite.Interpreter`. A missing runtime raises a `ConfigError` naming
+    the package.
     """
     check_choice("format", format, FORMATS)
-    inputs = np.asarray(inputs)
+    named = dict(inputs) if isinstance(inputs, Mapping) else None
+    inputs = {k: np.asarray(v) for k, v in named.items()} if named else np.asarray(inputs)
     if format == "saved_model":
         import tensorflow as tf
 
         loaded = tf.saved_model.load(str(path))
         serve = loaded.signatures["serving_default"]
-        (name,) = serve.structured_input_signature[1]
-        outputs = serve(**{name: tf.constant(inputs)})
+        if named is None:
+            (name,) = serve.structured_input_signature[1]
+            inputs = {name: inputs}
+        outputs = serve(**{k: tf.constant(v) for k, v in inputs.items()})
         return np.asarray(next(iter(outputs.values())))
     if format == "onnx":
         if importlib.util.find_spec("onnxruntime") is None:
@@ -275,12 +335,12 @@ def run_exported(path: str | Path, format: str, inputs: Any) -> np.ndarray:
         import onnxruntime
 
         session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-        feed = {session.get_inputs()[0].name: inputs}
+        feed = inputs if named else {session.get_inputs()[0].name: inputs}
         return np.asarray(session.run(None, feed)[0])
     return _run_litert(Path(path), inputs)
 
 
-def _run_litert(path: Path, inputs: np.ndarray) -> np.ndarray:
+def _run_litert(path: Path, inputs) -> np.ndarray:
     if importlib.util.find_spec("ai_edge_litert") is not None:
         from ai_edge_litert.interpreter import Interpreter
     else:
@@ -292,6 +352,9 @@ def _run_litert(path: Path, inputs: np.ndarray) -> np.ndarray:
         warnings.simplefilter("ignore", UserWarning)
         warnings.simplefilter("ignore", DeprecationWarning)
         interpreter = Interpreter(model_path=str(path))
+    if isinstance(inputs, dict):  # named inputs: the artifact's serving signature
+        outputs = interpreter.get_signature_runner("serving_default")(**inputs)
+        return np.asarray(next(iter(outputs.values())))
     detail = interpreter.get_input_details()[0]
     if tuple(detail["shape"]) != inputs.shape:
         interpreter.resize_tensor_input(detail["index"], inputs.shape)

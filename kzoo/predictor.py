@@ -16,12 +16,8 @@ or text goes in and labels come out, through one batched `tf.data` pipeline:
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import sys
-import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,112 +26,7 @@ import numpy as np
 from kzoo import presets
 from kzoo.errors import ConfigError
 
-URL_SCHEMES = ("http://", "https://", "file://")
 EXTENSIONS = {"audio": (".wav",), "text": (".txt",), "image": (".png", ".jpg", ".jpeg", ".bmp")}
-# A run directory's models, preferred first: the best epoch's (train.callbacks:
-# model_checkpoint) is the run's result when it is kept.
-RUN_MODELS = ("best.keras", "model.keras")
-
-
-@contextlib.contextmanager
-def opened(
-    source: str | Path, sha256: str | None = None, cache_dir: str | None = None
-) -> Iterator[tuple[Path, dict[str, Any]]]:
-    """`(directory, manifest)` of any preset source, checked; archives unpacked meanwhile.
-
-    A run directory's manifest is made from its config.yaml and frontend.json, its
-    weights file being the run's model (`RUN_MODELS`).
-    """
-    text = str(source)
-    with tempfile.TemporaryDirectory(prefix="kzoo-preset-") as tmp:
-        if text.startswith(URL_SCHEMES):
-            path = Path(_download(text, sha256, cache_dir))
-        else:
-            path = Path(text).expanduser()
-            if not path.exists():
-                if os.sep in text or "/" in text or presets.is_archive(text):
-                    raise ConfigError(
-                        f"Preset or run directory {text} does not exist. Pass a run directory, "
-                        "a preset directory or archive, a URL, or a shipped preset name "
-                        "(`kzoo list --presets`)."
-                    )
-                path = presets.shipped(text)
-        if path.is_file():
-            if not presets.is_archive(path):
-                raise ConfigError(
-                    f"{path} is a file but not a preset archive: expected a directory, or a "
-                    f"file ending in {', '.join(presets.ARCHIVES)}."
-                )
-            path = presets.extract(path, tmp)
-        if (path / presets.MANIFEST).exists() or not (path / "config.yaml").exists():
-            yield path, presets.read_manifest(path)
-        else:
-            yield path, _run_manifest(path)
-
-
-def _download(url: str, sha256: str | None, cache_dir: str | None) -> str:
-    import keras
-
-    name = url.rstrip("/").rsplit("/", 1)[-1]
-    if not presets.is_archive(name):
-        raise ConfigError(f"A preset URL must name a .zip or .tar.gz archive. Received: {url!r}.")
-    try:
-        # Keras reports the download on stdout; stdout is for predictions (`--json`).
-        with contextlib.redirect_stdout(sys.stderr):
-            return keras.utils.get_file(
-                fname=name,
-                origin=url,
-                file_hash=sha256,
-                hash_algorithm="sha256",
-                cache_dir=cache_dir,
-                cache_subdir="kzoo_presets",
-            )
-    except ValueError as error:  # Keras: the downloaded file's hash does not match
-        raise ConfigError(
-            f"The preset downloaded from {url} does not match the sha256 given ({error}). "
-            "The file is corrupted or was changed."
-        ) from None
-    except Exception as error:  # urllib's errors on a missing file or an unreachable host
-        raise ConfigError(f"Cannot download the preset {url}: {error}.") from None
-
-
-def _run_manifest(run: Path) -> dict[str, Any]:
-    """A run directory read as a preset: model and args from config.yaml, the rest recorded."""
-    from kzoo import configs
-
-    model_file = next((run / name for name in RUN_MODELS if (run / name).is_file()), None)
-    if model_file is None:
-        raise ConfigError(
-            f"{run} is not a finished run directory: it has no model.keras (training has not "
-            "finished, or was killed before its end). Finish it with `kzoo train --resume "
-            f"--output {run}`, or pass another run."
-        )
-    record_path = run / presets.RUN_RECORD
-    if not record_path.is_file():
-        raise ConfigError(
-            f"{run} does not record its labels and front end ({presets.RUN_RECORD}): it was "
-            "written by an older kzoo. Train it again to predict with it."
-        )
-    record = json.loads(record_path.read_text())
-    config = configs.load(run / "config.yaml")
-    return {
-        "name": run.name,
-        "description": config.get("description") or "",
-        "model": config["model"],
-        "args": config["args"],
-        "labels": record["labels"],
-        "frontend": record["frontend"],
-        "versions": record.get("versions", {}),
-        "reference": _run_reference(run, config),
-        "weights": {"file": model_file.name},
-        "format_version": record.get("format_version", presets.FORMAT_VERSION),
-    }
-
-
-def _run_reference(run: Path, config: dict[str, Any]) -> dict[str, Any]:
-    metrics_path = run / "metrics.json"
-    metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else {}
-    return {"test": metrics.get("test"), "data": config["data"].get("source")}
 
 
 def load(
@@ -157,7 +48,7 @@ def load(
     from kzoo.data.frontend import Frontend
     from kzoo.models import factory
 
-    with opened(source, sha256, cache_dir) as (directory, manifest):
+    with presets.opened(source, sha256, cache_dir) as (directory, manifest):
         weights = directory / manifest["weights"]["file"]
         if weights.suffix == ".keras":
             model = keras.saving.load_model(weights, compile=False)
@@ -344,7 +235,8 @@ class Predictor:
         if steps is not None:
             x = x[:, :steps]
             x = tf.pad(x, [[0, 0], [0, steps - tf.shape(x)[1]], [0, 0]])
-            x = tf.ensure_shape(x, [None, steps, self.frontend.dims])
+            # A reshape, not tf.ensure_shape: the same static shape, and a LiteRT built-in.
+            x = tf.reshape(x, [-1, steps, self.frontend.dims])
         return x
 
     def _audio_files(self, paths: list[Path], failures: list[str]):
@@ -465,29 +357,14 @@ class Predictor:
             frontend = self.frontend
 
             def serve(waveforms, lengths):
-                width = tf.shape(waveforms)[1]
-
-                def one(pair):
-                    wave, length = pair
-                    clipped = frontend.clip(wave[:length])
-                    count = tf.shape(clipped)[0]
-                    return tf.pad(clipped, [[0, width - count]]), count
-
-                clipped, counts = tf.map_fn(
-                    one,
-                    (waveforms, tf.cast(lengths, tf.int32)),
-                    fn_output_signature=(tf.TensorSpec([None], tf.float32), tf.int32),
-                )
-                clipped = clipped[:, : tf.reduce_max(counts)]
-                return finish(self._audio_features(clipped, counts))
+                return finish(self._audio_features(*frontend.clip_batch(waveforms, lengths)))
 
             signature = [
                 tf.TensorSpec([None, None], tf.float32, name="waveforms"),
                 tf.TensorSpec([None], tf.int32, name="lengths"),
             ]
         elif self.kind == "text":
-            self.frontend([""])  # builds the front end's TextVectorization, for export
-            vectorizer = self.frontend._vectorize()  # that layer itself, to be tracked
+            vectorizer = self.frontend.vectorizer  # the layer itself, tracked by the export
 
             def serve(texts):
                 return finish(tf.cast(vectorizer(texts), tf.int32))
@@ -569,4 +446,4 @@ def predict_command(
     return "\n".join(lines)
 
 
-__all__ = ["Predictor", "load", "opened", "predict_command"]
+__all__ = ["Predictor", "load", "predict_command"]

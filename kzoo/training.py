@@ -461,6 +461,14 @@ def evaluate(
     block["augment"] = {}  # evaluation never augments
     variable = data.variable_length(config, trained=True)
     shape = config["args"].get("input_shape")
+    # Output i is the run's i-th class: the data's classes are matched to them by name
+    # (runs written before kzoo recorded its labels rely on the folder order).
+    record = presets.read_run_record(run)
+    labels = record["labels"] if record and block.get("targets", "labels") == "labels" else None
+    # Token i is the run's i-th word: new texts are read with its vocabulary, not their own.
+    vocabulary = ((record or {}).get("frontend") or {}).get("vocabulary")
+    if vocabulary is not None:
+        block["vocabulary"] = vocabulary
     dataset = data.load(
         block,
         config["train"]["batch_size"],
@@ -469,6 +477,7 @@ def evaluate(
         data_dir,
         variable_length=variable,
         steps=None if variable or not shape else shape[0],  # as the model was trained
+        class_names=labels,
     )
     expected = config["args"].get("num_classes")
     if expected is not None and dataset.num_classes != expected:

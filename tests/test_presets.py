@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
@@ -12,7 +13,8 @@ import numpy as np
 import pytest
 
 import kzoo
-from kzoo import presets
+from kzoo import predictor, presets
+from kzoo.models import factory
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "presets"
 FSDD = Path(__file__).resolve().parents[2] / "shared" / "data" / "fsdd" / "recordings"
@@ -89,6 +91,27 @@ def test_models_get_loads_a_shipped_preset_by_name():
     np.testing.assert_allclose(
         model.predict(x, verbose=0), clf.model.predict(x, verbose=0), atol=1e-6
     )
+
+
+def _kzoo_imports(module) -> set[str]:
+    """Every kzoo module `module` imports, at its top or inside a function."""
+    found = set()
+    for node in ast.walk(ast.parse(Path(module.__file__).read_text())):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("kzoo"):
+            found |= {node.module, *(f"{node.module}.{a.name}" for a in node.names)}
+        elif isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name.startswith("kzoo")}
+    return found
+
+
+def test_arrows_run_one_way_predictor_factory_presets():
+    """DESIGN.md's layers: the predictor uses the factory and presets, the factory uses
+    presets (`get(name, preset=...)`), and presets use neither."""
+    assert "kzoo.presets" in _kzoo_imports(factory)
+    assert {"kzoo.presets", "kzoo.models.factory"} <= _kzoo_imports(predictor)
+    upward = {n for n in _kzoo_imports(presets) if "predictor" in n or "models" in n}
+    assert not upward
+    assert not {n for n in _kzoo_imports(factory) if "predictor" in n}
 
 
 def test_card_of_an_unknown_preset():

@@ -1,12 +1,13 @@
 import json
 import os
+import shutil
 
 import keras
 import numpy as np
 import pytest
 
 import kzoo
-from kzoo import configs, run_dir, training
+from kzoo import cli, configs, run_dir, training
 from tests.helpers import tiny_config, vowel_folders
 
 
@@ -91,6 +92,65 @@ def test_evaluate_writes_metrics(tmp_path, folder):
     assert saved["evaluations"][f"{folder}:all"]["accuracy"] == pytest.approx(metrics["accuracy"])
     with pytest.raises(kzoo.ConfigError, match=r"has no best.keras.*model_checkpoint"):
         training.evaluate(run, source=str(folder), checkpoint="best")
+
+
+def test_evaluate_matches_the_data_classes_to_the_runs_labels_by_name(tmp_path, folder, capsys):
+    """Output i is the run's i-th class whatever classes the evaluation data holds."""
+    run = tmp_path / "run"
+    training.train(
+        configs.load(tiny_config(tmp_path / "c.yaml")), source=str(folder), output=run, verbose=0
+    )
+    # Only v1 and v2: in folder order they would be labels 0 and 1, the run's v0 and v1.
+    subset = tmp_path / "subset"
+    for name in ("v1", "v2"):
+        shutil.copytree(folder / name, subset / name)
+    metrics = training.evaluate(run, source=str(subset), split="all")
+    clf = kzoo.load(run)
+    files = sorted(subset.rglob("*.wav"))
+    probabilities = clf.probabilities(files)
+    by_name = np.array([clf.labels.index(p.parent.name) for p in files])
+    by_order = np.array([["v1", "v2"].index(p.parent.name) for p in files])
+    rows = np.arange(len(files))
+    assert metrics["loss"] == pytest.approx(-np.log(probabilities[rows, by_name]).mean(), abs=1e-4)
+    assert metrics["loss"] != pytest.approx(-np.log(probabilities[rows, by_order]).mean(), abs=1e-2)
+    predicted = probabilities.argmax(axis=1)
+    assert metrics["accuracy"] == pytest.approx(np.mean(predicted == by_name))
+
+    # A class the run never saw: one line, exit 2, metrics.json untouched.
+    shutil.copytree(folder / "v0", subset / "v9")
+    before = (run / "metrics.json").read_bytes()
+    code = cli.main(["evaluate", str(run), "--data", str(subset), "--split", "all"])
+    out, err = capsys.readouterr()
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and err.startswith("kzoo: error: The data has class(es) ['v9']")
+    assert "its classes, in label order, are ['v0', 'v1', 'v2']" in err
+    assert (run / "metrics.json").read_bytes() == before
+
+
+def test_evaluate_reads_new_texts_with_the_runs_own_vocabulary(tmp_path):
+    """Token ids mean the words of the training vocabulary, whatever texts are evaluated."""
+    rng = np.random.default_rng(0)
+
+    def texts(root, words):
+        for label, vocabulary in words.items():
+            (root / label).mkdir(parents=True)
+            for i in range(10):
+                text = " ".join(rng.choice(vocabulary.split(), size=6))
+                (root / label / f"{i}.txt").write_text(text)
+        return root
+
+    train = texts(tmp_path / "train", {"neg": "bad awful poor dull", "pos": "good great fine"})
+    # Other word frequencies: a vocabulary adapted to these texts would number them anew.
+    new = texts(tmp_path / "new", {"neg": "dull dull poor unseen", "pos": "fine fine other"})
+    config = configs.load(tiny_config(tmp_path / "text.yaml", model="text_classifier"))
+    training.train(config, source=str(train), output=tmp_path / "run", verbose=0)
+    metrics = training.evaluate(tmp_path / "run", source=str(new), split="all")
+    clf = kzoo.load(tmp_path / "run")
+    files = sorted(new.rglob("*.txt"))
+    probabilities = clf.probabilities(files)
+    truth = [clf.labels.index(p.parent.name) for p in files]
+    loss = -np.log(probabilities[np.arange(len(files)), truth]).mean()
+    assert metrics["loss"] == pytest.approx(loss, abs=1e-4)
 
 
 def test_evaluate_rejects_a_non_run(tmp_path):

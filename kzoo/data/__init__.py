@@ -79,15 +79,19 @@ def load(
     data_dir: str | Path | None = None,
     variable_length: bool = False,
     steps: int | None = None,
+    class_names: list[str] | None = None,
 ) -> Dataset:
     """The batched splits of a config's `data` block, optionally from another `source`.
 
     `variable_length`: the model takes inputs of any length (`variable_length(config)`),
     so audio batches are bucketed by length unless `data.bucketing` is false. `steps`:
     the time steps of a trained model with a fixed input length (audio is padded or cut
-    to them).
+    to them). `class_names`: a trained model's classes in label order; the data's
+    labels are matched to them by name (`Examples.relabel`).
     """
     loaded = examples(data, source, data_dir)
+    if class_names is not None:
+        loaded = loaded.relabel(class_names)
     if data.get("targets", "labels") == "labels" and len(loaded.class_names) < 2:
         raise ConfigError(
             f"The data has a single class ({preview(loaded.class_names)}); a classifier needs "

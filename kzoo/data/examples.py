@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
+
+from kzoo.errors import ConfigError, preview
 
 KINDS = ("audio", "image", "text", "tabular")
 
@@ -38,3 +40,24 @@ class Examples:
 
     def __len__(self) -> int:
         return len(self.labels)
+
+    def relabel(self, class_names: Sequence[str]) -> Examples:
+        """These examples labelled by index into `class_names`, matched by name.
+
+        A trained model's output i is its class `class_names[i]`; data read later (other
+        folders, a subset of the classes) numbers its own classes in its own order, so
+        its labels are mapped to the model's by name. A class the model does not know
+        is refused: no output stands for it.
+        """
+        wanted = [str(name) for name in class_names]
+        own = [str(name) for name in self.class_names]
+        unknown = [name for name in own if name not in wanted]
+        if unknown:
+            raise ConfigError(
+                f"The data has class(es) {preview(unknown)} that the model was not trained on: "
+                f"its classes, in label order, are {preview(wanted)}. Evaluate on data whose "
+                "class folders are named after those classes (a subset is fine), or train a "
+                "model on these classes."
+            )
+        index = np.array([wanted.index(name) for name in own], "int32")
+        return replace(self, labels=index[np.asarray(self.labels, "int64")], class_names=wanted)

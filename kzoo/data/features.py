@@ -194,7 +194,7 @@ class Extractor:
         mask = _mask(features, frames)
         if self.spec["normalize"]:
             features = _normalize(features, mask, self.spec["normalize"] == "cmvn")
-        return tf.where(mask[..., None], features, 0.0), frames
+        return tf.where(tf.expand_dims(mask, -1), features, 0.0), frames
 
 
 def frame_samples(spec: dict[str, Any], sample_rate: int) -> int:
@@ -222,7 +222,7 @@ def _to_db(power: tf.Tensor, real: tf.Tensor, top_db: float) -> tf.Tensor:
     """10 log10(power), floored `top_db` below the loudest real bin of each utterance."""
     db = 10.0 * tf.math.log(tf.maximum(power, 1e-10)) / tf.math.log(10.0)
     loudest = tf.reduce_max(
-        tf.where(real[..., None], db, tf.float32.min), axis=(1, 2), keepdims=True
+        tf.where(tf.expand_dims(real, -1), db, tf.float32.min), axis=(1, 2), keepdims=True
     )
     return tf.maximum(db, loudest - top_db)
 
@@ -239,7 +239,7 @@ def _dct_matrix(num_mel_bins: int, num_mfcc: int) -> np.ndarray:
 def _normalize(features: tf.Tensor, mask: tf.Tensor, per_feature: bool) -> tf.Tensor:
     """Zero mean and unit variance per utterance (and feature), over real frames only."""
     axes = (1,) if per_feature else (1, 2)
-    weights = tf.broadcast_to(tf.cast(mask[..., None], features.dtype), tf.shape(features))
+    weights = tf.broadcast_to(tf.cast(tf.expand_dims(mask, -1), features.dtype), tf.shape(features))
     count = tf.maximum(tf.reduce_sum(weights, axis=axes, keepdims=True), 1.0)
     mean = tf.reduce_sum(features * weights, axis=axes, keepdims=True) / count
     var = tf.reduce_sum(((features - mean) ** 2) * weights, axis=axes, keepdims=True) / count

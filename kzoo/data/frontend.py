@@ -167,6 +167,34 @@ class Frontend:
             wave = wave[: self.max_samples]
         return wave
 
+    def clip_batch(self, waveforms, lengths) -> tuple[tf.Tensor, tf.Tensor]:
+        """A zero-padded batch `clip`ped: `(waveforms (n, samples), lengths (n,))`, cut to
+        the longest clipped waveform.
+
+        Trimming silence finds each utterance's own start and end, so it runs `clip` on
+        one waveform at a time; cropping alone is a slice of the whole batch, which
+        converts to LiteRT's built-in ops.
+        """
+        waveforms = tf.convert_to_tensor(waveforms, tf.float32)
+        lengths = tf.cast(lengths, tf.int32)
+        if self.trim_silence is not None:
+            width = tf.shape(waveforms)[1]
+
+            def one(pair):
+                wave, length = pair
+                clipped = self.clip(wave[:length])
+                count = tf.shape(clipped)[0]
+                return tf.pad(clipped, [[0, width - count]]), count
+
+            waveforms, lengths = tf.map_fn(
+                one,
+                (waveforms, lengths),
+                fn_output_signature=(tf.TensorSpec([None], tf.float32), tf.int32),
+            )
+        elif self.max_samples is not None:
+            lengths = tf.minimum(lengths, self.max_samples)
+        return waveforms[:, : tf.reduce_max(lengths)], lengths
+
     def __call__(self, inputs, lengths=None) -> tuple[tf.Tensor, tf.Tensor]:
         """A batch: `(model inputs, lengths)`.
 
@@ -182,7 +210,7 @@ class Frontend:
                 lengths = tf.fill([tf.shape(inputs)[0]], tf.shape(inputs)[1])
             return self._extractor(inputs, lengths)
         if self.kind == "text":
-            tokens = tf.cast(self._vectorize()(tf.convert_to_tensor(inputs, tf.string)), tf.int32)
+            tokens = tf.cast(self.vectorizer(tf.convert_to_tensor(inputs, tf.string)), tf.int32)
             return tokens, tf.reduce_sum(tf.cast(tokens > 0, tf.int32), axis=-1)
         inputs = tf.convert_to_tensor(inputs)
         return inputs, tf.fill([tf.shape(inputs)[0]], tf.shape(inputs)[1])
@@ -201,7 +229,19 @@ class Frontend:
         self._vectorizer = vectorizer
         return self
 
-    def _vectorize(self):
+    @property
+    def vectorizer(self):
+        """The `keras.layers.TextVectorization` layer that turns strings into token ids.
+
+        Made once from `vocabulary` (or by `adapt`) and built, it is what `__call__` applies to
+        text, in training, evaluation and prediction alike; a raw-input export tracks
+        this same layer so the artifact carries the vocabulary. Its output is int64
+        (n, sequence_length); `__call__` casts it to the int32 the models read.
+        """
+        if self.kind != "text":
+            raise ValueError(
+                f"Only a text front end has a vectorizer; this one is for {self.kind}."
+            )
         if self._vectorizer is None:
             if self.vocabulary is None:
                 raise ValueError(
@@ -213,6 +253,8 @@ class Frontend:
             self._vectorizer = keras.layers.TextVectorization(
                 vocabulary=self.vocabulary, output_sequence_length=self.sequence_length
             )
+        if not self._vectorizer.built:  # an export tracks only built layers
+            self._vectorizer.build((None,))
         return self._vectorizer
 
     @property

@@ -184,7 +184,8 @@ def _in_memory(examples, frontend, splits, autoencoder, batch_size, seed, common
     """Images, tabular data and text: every example's inputs in one array."""
     if examples.kind == "text":
         texts = np.asarray(examples.inputs, object)
-        frontend.adapt(texts[splits["train"]].tolist())
+        if frontend.vocabulary is None:  # a trained run's evaluation keeps its own
+            frontend.adapt(texts[splits["train"]].tolist())
         inputs = np.concatenate(
             [frontend(texts[i : i + 1024].tolist())[0].numpy() for i in range(0, len(texts), 1024)]
         )

@@ -14,7 +14,8 @@ from typing import Any
 
 import keras
 
-from kzoo import configs, recipe, registry, weight_settings
+from kzoo import configs, presets, recipe, registry, weight_settings
+from kzoo.errors import ConfigError
 
 
 def get(
@@ -34,14 +35,29 @@ def get(
     (None, 3)
     """
     if preset is not None:
-        from kzoo import presets  # presets build through this function: resolve at call time
-
-        return presets.get_model(name, preset, compile=compile, **overrides)
+        return _from_preset(name, preset, compile, overrides)
     registry.builder(name)  # an unknown name is an unknown model, not a missing config
     config = configs.load(name, overrides={f"args.{k}": v for k, v in overrides.items()})
     model = build(config)
     if compile:
         recipe.compile_model(model, config)
+    return model
+
+
+def _from_preset(name: str, preset, compile: bool, overrides: dict[str, Any]) -> keras.Model:
+    """The zoo model `name` with a preset's weights.
+
+    The preset's `args` (input shape, classes ...) replace the zoo config's; `overrides`
+    may change only arguments that leave the weights' shapes as they are (e.g. dropout).
+    """
+    with presets.opened(preset) as (directory, manifest):
+        if manifest["model"] != name:
+            raise ConfigError(
+                f"Preset {preset} holds weights of model {manifest['model']!r}, not {name!r}. "
+                f"Use kzoo.models.get({manifest['model']!r}, preset=...)."
+            )
+        model = get(name, compile=compile, **{**manifest["args"], **overrides})
+        model.load_weights(directory / manifest["weights"]["file"])
     return model
 
 

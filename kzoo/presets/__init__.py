@@ -11,6 +11,8 @@ PRESET/
 A preset may also be a `.zip` or `.tar.gz` of such a directory, or a URL of one
 (`kzoo.load`). A run directory written by `kzoo train` is read as a preset too: its
 `frontend.json` (written by `record_run`) holds the labels, front end and versions.
+`opened(source)` reads any of them; `kzoo.load` and `kzoo.models.get(name, preset=...)`
+build on it.
 
 The presets shipped with kzoo live beside this file, one folder each; `list()` names
 them and `card(name)` prints one.
@@ -23,15 +25,20 @@ True
 from __future__ import annotations
 
 import builtins
+import contextlib
 import hashlib
 import json
+import os
 import shutil
+import sys
 import tarfile
 import tempfile
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from kzoo import configs, run_dir
 from kzoo.errors import ConfigError, did_you_mean
 
 FORMAT_VERSION = 1
@@ -40,6 +47,10 @@ WEIGHTS = "model.weights.h5"
 CARD = "README.md"
 RUN_RECORD = "frontend.json"  # in a run directory: labels, front end, versions
 ARCHIVES = (".zip", ".tar.gz", ".tgz")
+URL_SCHEMES = ("http://", "https://", "file://")
+# A run directory's models, preferred first: the best epoch's (train.callbacks:
+# model_checkpoint) is the run's result when it is kept.
+RUN_MODELS = ("best.keras", "model.keras")
 SHIPPED = Path(__file__).resolve().parent
 
 
@@ -58,8 +69,6 @@ def record_run(output: str | Path, dataset) -> None:
     `dataset` is the `kzoo.data.Dataset` the run trains on; prediction rebuilds the
     same front end from this file (`kzoo.data.Frontend.from_config`).
     """
-    from kzoo import run_dir
-
     frontend = dataset.frontend.get_config() if dataset.frontend is not None else None
     record = {
         "format_version": FORMAT_VERSION,
@@ -68,6 +77,17 @@ def record_run(output: str | Path, dataset) -> None:
         "versions": versions(),
     }
     run_dir.write_json(Path(output) / RUN_RECORD, record)
+
+
+def read_run_record(run: str | Path) -> dict[str, Any] | None:
+    """RUN/frontend.json (`record_run`), or None for a run written before kzoo recorded it."""
+    path = Path(run) / RUN_RECORD
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ConfigError(f"Cannot read {path}: {error}. The run directory is damaged.") from None
 
 
 def list() -> builtins.list[str]:  # noqa: A001 - mirrors kzoo.models.list
@@ -179,8 +199,6 @@ def read_manifest(directory: str | Path) -> dict[str, Any]:
 
 def write(directory: str | Path, manifest: dict[str, Any], model, card: str | None = None) -> Path:
     """Writes a preset directory: `model`'s weights, the manifest (with their sha256), a card."""
-    from kzoo import run_dir
-
     directory = Path(directory)
     if directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
         raise ConfigError(
@@ -248,24 +266,102 @@ def archive(directory: str | Path, output: str | Path) -> Path:
     return output
 
 
-def get_model(name: str, preset: str | Path, *, compile: bool = True, **overrides: Any):
-    """`kzoo.models.get(name, preset=...)`: the zoo model `name` with a preset's weights.
+@contextlib.contextmanager
+def opened(
+    source: str | Path, sha256: str | None = None, cache_dir: str | None = None
+) -> Iterator[tuple[Path, dict[str, Any]]]:
+    """`(directory, manifest)` of any preset source, checked; archives unpacked meanwhile.
 
-    The preset's `args` (input shape, classes ...) replace the zoo config's; `overrides`
-    may change only arguments that leave the weights' shapes as they are (e.g. dropout).
+    A run directory's manifest is made from its config.yaml and frontend.json, its
+    weights file being the run's model (`RUN_MODELS`).
     """
-    from kzoo import predictor
-    from kzoo.models import factory
+    text = str(source)
+    with tempfile.TemporaryDirectory(prefix="kzoo-preset-") as tmp:
+        if text.startswith(URL_SCHEMES):
+            path = Path(_download(text, sha256, cache_dir))
+        else:
+            path = Path(text).expanduser()
+            if not path.exists():
+                if os.sep in text or "/" in text or is_archive(text):
+                    raise ConfigError(
+                        f"Preset or run directory {text} does not exist. Pass a run directory, "
+                        "a preset directory or archive, a URL, or a shipped preset name "
+                        "(`kzoo list --presets`)."
+                    )
+                path = shipped(text)
+        if path.is_file():
+            if not is_archive(path):
+                raise ConfigError(
+                    f"{path} is a file but not a preset archive: expected a directory, or a "
+                    f"file ending in {', '.join(ARCHIVES)}."
+                )
+            path = extract(path, tmp)
+        if (path / MANIFEST).exists() or not (path / "config.yaml").exists():
+            yield path, read_manifest(path)
+        else:
+            yield path, _run_manifest(path)
 
-    with predictor.opened(preset) as (directory, manifest):
-        if manifest["model"] != name:
-            raise ConfigError(
-                f"Preset {preset} holds weights of model {manifest['model']!r}, not {name!r}. "
-                f"Use kzoo.models.get({manifest['model']!r}, preset=...)."
+
+def _download(url: str, sha256: str | None, cache_dir: str | None) -> str:
+    import keras
+
+    name = url.rstrip("/").rsplit("/", 1)[-1]
+    if not is_archive(name):
+        raise ConfigError(f"A preset URL must name a .zip or .tar.gz archive. Received: {url!r}.")
+    try:
+        # Keras reports the download on stdout; stdout is for predictions (`--json`).
+        with contextlib.redirect_stdout(sys.stderr):
+            return keras.utils.get_file(
+                fname=name,
+                origin=url,
+                file_hash=sha256,
+                hash_algorithm="sha256",
+                cache_dir=cache_dir,
+                cache_subdir="kzoo_presets",
             )
-        model = factory.get(name, compile=compile, **{**manifest["args"], **overrides})
-        model.load_weights(directory / manifest["weights"]["file"])
-    return model
+    except ValueError as error:  # Keras: the downloaded file's hash does not match
+        raise ConfigError(
+            f"The preset downloaded from {url} does not match the sha256 given ({error}). "
+            "The file is corrupted or was changed."
+        ) from None
+    except Exception as error:  # urllib's errors on a missing file or an unreachable host
+        raise ConfigError(f"Cannot download the preset {url}: {error}.") from None
+
+
+def _run_manifest(run: Path) -> dict[str, Any]:
+    """A run directory read as a preset: model and args from config.yaml, the rest recorded."""
+    model_file = next((run / name for name in RUN_MODELS if (run / name).is_file()), None)
+    if model_file is None:
+        raise ConfigError(
+            f"{run} is not a finished run directory: it has no model.keras (training has not "
+            "finished, or was killed before its end). Finish it with `kzoo train --resume "
+            f"--output {run}`, or pass another run."
+        )
+    record = read_run_record(run)
+    if record is None:
+        raise ConfigError(
+            f"{run} does not record its labels and front end ({RUN_RECORD}): it was "
+            "written by an older kzoo. Train it again to predict with it."
+        )
+    config = configs.load(run / "config.yaml")
+    return {
+        "name": run.name,
+        "description": config.get("description") or "",
+        "model": config["model"],
+        "args": config["args"],
+        "labels": record["labels"],
+        "frontend": record["frontend"],
+        "versions": record.get("versions", {}),
+        "reference": _run_reference(run, config),
+        "weights": {"file": model_file.name},
+        "format_version": record.get("format_version", FORMAT_VERSION),
+    }
+
+
+def _run_reference(run: Path, config: dict[str, Any]) -> dict[str, Any]:
+    metrics_path = run / "metrics.json"
+    metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else {}
+    return {"test": metrics.get("test"), "data": config["data"].get("source")}
 
 
 __all__ = [
@@ -274,9 +370,10 @@ __all__ = [
     "card",
     "describe",
     "extract",
-    "get_model",
     "list",
+    "opened",
     "read_manifest",
+    "read_run_record",
     "recipes",
     "record_run",
     "write",

@@ -68,6 +68,19 @@ def test_text_tokens_round_trip():
     assert again.vocab_size == frontend.vocab_size == 8
 
 
+def test_the_vectorizer_is_the_layer_the_front_end_applies():
+    """Export tracks `vectorizer`: it must be the very layer that tokenizes for training."""
+    frontend = Frontend.from_config({"kind": "text", "vocabulary": ["", "[UNK]", "good", "bad"]})
+    vectorizer = frontend.vectorizer
+    assert vectorizer is frontend.vectorizer and vectorizer.built
+    assert vectorizer.get_vocabulary() == ["", "[UNK]", "good", "bad"]
+    tokens, _ = frontend(["bad good unseen"])
+    np.testing.assert_array_equal(vectorizer(tf.constant(["bad good unseen"])), tokens)
+    assert tokens.numpy()[0, :4].tolist() == [3, 2, 1, 0]
+    with pytest.raises(ValueError, match="Only a text front end has a vectorizer"):
+        _ = Frontend("audio", sample_rate=8000).vectorizer
+
+
 def test_the_pipeline_feeds_a_model_what_the_front_end_computes(tmp_path):
     root = vowel_folders(tmp_path / "d")
     block = configs.load("mlp")["data"]
