@@ -14,6 +14,7 @@ the ratio kzoo / reference (the median of the per-pair ratios) with its target. 
   cli        `kzoo --help`, `--version`, `list` vs `python -c "import keras"`
   pipeline   length bucketing, the pipeline vs batches in memory, peak RSS vs data size
   predict    kzoo.load(...).predict(files) vs tf.data + model.predict; preset load time
+  recipes    the digit recipes' time to accuracy vs a plain-Keras script; new speakers
 
 `python -m benchmarks` runs everything and writes benchmarks/results.md and
 benchmarks/scaling.png; `--only losses,zoo` runs some cases and `--quick` a
@@ -54,6 +55,7 @@ CASES = (
     "cli",
     "pipeline",
     "predict",
+    "recipes",
 )
 HERE = Path(__file__).parent
 

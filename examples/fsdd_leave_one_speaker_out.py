@@ -47,7 +47,7 @@ def run(config_name: str, data: Path, speaker: str, output: Path, epochs: int | 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data", type=Path, help="FSDD arranged by digit (fsdd_folders.py)")
-    parser.add_argument("--config", default="digits_fsdd_loso")
+    parser.add_argument("--config", default="digits_fsdd")
     parser.add_argument("--epochs", type=int, default=None, help="default: the config's")
     parser.add_argument("--speakers", nargs="*", help="default: every speaker in the data")
     parser.add_argument("--output", type=Path, default=Path("runs/fsdd_loso"))

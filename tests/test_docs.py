@@ -149,7 +149,7 @@ def test_readme_results_match_the_zoo_configs_references():
         elif match := re.search(r"kzoo train (\w+)", command):
             name = match[1]
         elif "fsdd_leave_one_speaker_out" in command:
-            name = "digits_fsdd_loso"
+            name = "digits_fsdd"
         else:
             continue  # an example script without a config
         reference = configs.load(name)["reference"]["result"]
@@ -168,7 +168,7 @@ def test_zoo_configs_name_no_local_path_as_their_default_data():
         )
 
 
-@pytest.mark.parametrize("name", ["digits_fsdd", "digits_fsdd_loso", "sincnet_speakers_fsdd"])
+@pytest.mark.parametrize("name", ["digits_fsdd", "digits_fsdd_fast", "sincnet_speakers_fsdd"])
 def test_fsdd_configs_need_data_and_say_where_to_get_it(name):
     data = configs.load(name)["data"]
     assert data["source"] is None

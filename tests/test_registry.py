@@ -64,6 +64,6 @@ def test_describe_is_a_model_card():
         assert expected in card
     # The recipes that train this model, with their measured results.
     recipes = card.split("Recipes (other zoo configs for this model", 1)[1]
-    for config in ("digits_fsdd", "digits_fsdd_loso", "crdnn_ligru_vowels"):
+    for config in ("digits_fsdd", "digits_fsdd_fast", "crdnn_ligru_vowels"):
         assert f"\n  {config}: " in recipes
         assert configs.load(config)["reference"]["result"] in recipes

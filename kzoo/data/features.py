@@ -2,7 +2,7 @@
 
 ```yaml
 features: {type: logmel, num_mel_bins: 40, frame_ms: 25, hop_ms: 10, top_db: 80,
-           preemphasis: 0.0, normalize: utterance}
+           normalize: utterance}
 ```
 Features are computed once per data set, on padded batches, with Keras's own
 `MelSpectrogram` layer (and, when the waveforms are augmented, again for each
@@ -12,10 +12,7 @@ with; frames past its end are set to zero so masking layers (`keras.layers.Maski
 and length-aware losses can ignore them. Log-mel values are floored `top_db` below each utterance's loudest bin (librosa's
 `power_to_db(top_db=...)` rule, per utterance), so an utterance's features do not
 depend on the others it was computed with, and near-digital silence does not
-reach down to the numeric floor. `preemphasis: a` first filters each waveform with
-`y[t] = x[t] - a x[t - 1]` (HTK's and Kaldi's 0.97 is usual), a first-order high-pass
-that lifts the quiet high-frequency consonants (/f/, /s/, /th/) towards the vowels, so
-the `top_db` floor keeps them.
+reach down to the numeric floor.
 """
 
 from __future__ import annotations
@@ -36,7 +33,6 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "frame_ms": 25.0,
         "hop_ms": 10.0,
         "top_db": 80.0,
-        "preemphasis": 0.0,
         "normalize": "utterance",
     },
     "mfcc": {
@@ -45,7 +41,6 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "frame_ms": 25.0,
         "hop_ms": 10.0,
         "top_db": 80.0,
-        "preemphasis": 0.0,
         "normalize": "utterance",
     },
 }
@@ -92,15 +87,6 @@ def resolve(spec: dict[str, Any] | str | None) -> dict[str, Any]:
                 exclusive_minimum=True,
                 maximum=largest,
             )
-    if "preemphasis" in resolved:
-        check_number(
-            "data.features.preemphasis",
-            resolved["preemphasis"],
-            minimum=0,
-            maximum=1,
-            exclusive_maximum=True,
-            hint="0.97 is the usual value (HTK, Kaldi); 0 switches it off.",
-        )
     if resolved["normalize"] not in NORMALIZATIONS:
         raise ConfigError(
             "`data.features.normalize` must be `utterance` (zero mean, unit variance per "
@@ -179,8 +165,6 @@ class Extractor:
         if self.spec["type"] == "raw":
             features, frames = audio[..., None], lengths
         else:
-            if self.spec["preemphasis"]:
-                audio = _preemphasize(audio, lengths, self.spec["preemphasis"])
             # The STFT reflects the buffer's last half window back into it. At least that
             # many zeros after the longest utterance make every frame a function of its
             # own utterance alone: the same features alone, in a batch, at any padding.
@@ -209,13 +193,6 @@ def _samples(ms: float, sample_rate: int) -> int:
 def _mask(x: tf.Tensor, frames: tf.Tensor) -> tf.Tensor:
     """(n, steps): True on the first `frames[i]` steps of example i."""
     return tf.range(tf.shape(x)[1])[None, :] < frames[:, None]
-
-
-def _preemphasize(audio: tf.Tensor, lengths: tf.Tensor, coefficient: float) -> tf.Tensor:
-    """`y[t] = x[t] - a x[t - 1]` inside each utterance (`y[0] = x[0]`), zeros after it."""
-    previous = tf.pad(audio[:, :-1], [[0, 0], [1, 0]])
-    inside = tf.range(tf.shape(audio)[1])[None, :] < lengths[:, None]
-    return tf.where(inside, audio - coefficient * previous, 0.0)
 
 
 def _to_db(power: tf.Tensor, real: tf.Tensor, top_db: float) -> tf.Tensor:

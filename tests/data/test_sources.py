@@ -114,24 +114,6 @@ def test_log_mel_floor_is_per_utterance():
     assert np.isclose(alone.min(), alone.max() - 40.0, atol=1e-3)  # floored 40 dB below its peak
 
 
-def test_preemphasis_filters_each_utterance_before_its_features():
-    rng = np.random.default_rng(4)
-    wave = rng.standard_normal(1600).astype("float32")
-    spec = features.resolve({"type": "logmel", "num_mel_bins": 8, "preemphasis": 0.97})
-    padded = np.stack([wave, np.pad(wave[:1000], (0, 600))])
-    # By hand: y[t] = x[t] - 0.97 x[t - 1], then the same front end without pre-emphasis.
-    filtered = np.concatenate([wave[:1], wave[1:] - 0.97 * wave[:-1]])[None]
-    plain = features.resolve({"type": "logmel", "num_mel_bins": 8})
-    expected, _ = features.extract(filtered, np.array([1600]), 8000, plain)
-    got, _ = features.extract(padded, np.array([1600, 1000]), 8000, spec)
-    np.testing.assert_allclose(got[0], expected[0], atol=1e-3)
-    # The shorter utterance's filter stops at its own end: the same as it alone.
-    alone, _ = features.extract(padded[1:, :1000], np.array([1000]), 8000, spec)
-    np.testing.assert_allclose(got[1, : alone.shape[1]], alone[0], atol=1e-3)
-    with pytest.raises(ValueError, match="preemphasis"):
-        features.resolve({"type": "mfcc", "preemphasis": 1.0})
-
-
 def test_trim_silence_cuts_quiet_ends_only(tmp_path):
     rng = np.random.default_rng(3)
     speech = np.sin(np.arange(2400) / 3.0).astype("float32")
