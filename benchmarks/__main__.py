@@ -14,7 +14,8 @@ the ratio kzoo / reference (the median of the per-pair ratios) with its target. 
   cli        `kzoo --help`, `--version`, `list` vs `python -c "import keras"`
   pipeline   length bucketing, the pipeline vs batches in memory, peak RSS vs data size
   predict    kzoo.load(...).predict(files) vs tf.data + model.predict; preset load time
-  recipes    the digit recipes' time to accuracy vs a plain-Keras script; new speakers
+  recipes    the digit recipes' time to accuracy vs a plain-Keras script
+  speakers   the default digit recipe on speakers it has not heard
 
 `python -m benchmarks` runs everything and writes benchmarks/results.md and
 benchmarks/scaling.png; `--only losses,zoo` runs some cases and `--quick` a
@@ -56,6 +57,7 @@ CASES = (
     "pipeline",
     "predict",
     "recipes",
+    "speakers",
 )
 HERE = Path(__file__).parent
 

@@ -11,13 +11,14 @@ same seed, so a time ratio is the median of per-seed pairs.
   against the baseline, one run per seed, 3 seeds. Targets: digits_fsdd at least 0.995
   with its config's seed, at least 0.99 with each seed, in at most 2x the baseline's
   time; digits_fsdd_fast at least the baseline's accuracy in at most its time.
-- New speakers: each of the four speakers held out in turn (`data.test_pattern:
+- New speakers (the `speakers` case): each of the four speakers held out in turn (`data.test_pattern:
   _SPEAKER_`), trained on the other three, with one config for every fold; per seed the
   mean over the speakers and the worst speaker. Targets: mean at least 0.90, no
   speaker below 0.85.
 
-FSDD is read from ../shared/data/fsdd/recordings; a checkout without it skips this
-case. `--quick` runs one seed and leaves out the held-out speakers.
+The held-out speakers are the `speakers` case (benchmarks/speakers.py). FSDD is read
+from ../shared/data/fsdd/recordings; a checkout without it skips both cases. `--quick`
+runs one seed.
 """
 
 from __future__ import annotations
@@ -90,7 +91,9 @@ def standard_split(data: Path, scratch: Path, seeds) -> list[str]:
         accs = [a for _, a in runs[name]]
         times = [s for s, _ in runs[name]]
         rows.append(
-            Comparison(f"`kzoo train {name}` vs the plain-Keras script", times, base_time, target)
+            Comparison(
+                f"`kzoo train {name}` vs the plain-Keras script", times, base_time, target, digits=1
+            )
         )
         if name == RECIPE:
             wanted = f">= 0.995 with seed 0, >= 0.99 each; time <= {target}x"
@@ -155,17 +158,18 @@ def new_speakers(data: Path, scratch: Path, seeds) -> list[str]:
 
 
 def run(repeats: int, quick: bool) -> list[str]:
+    return with_fsdd("Recipes: time to accuracy", standard_split, quick)
+
+
+def with_fsdd(title: str, measure, quick: bool) -> list[str]:
+    """`measure(data, scratch, seeds)`'s lines, on FSDD arranged by digit in a scratch folder."""
     if not FSDD.is_dir():
-        return ["## Recipes: time to accuracy", "", f"Skipped: {FSDD} is absent.", ""]
+        return [f"## {title}", "", f"Skipped: {FSDD} is absent.", ""]
     sys.path.insert(0, str(ROOT / "examples"))
     from fsdd_folders import arrange
 
-    seeds = SEEDS[:1] if quick else SEEDS
     with tempfile.TemporaryDirectory(prefix="kzoo-recipes-") as tmp:
         scratch = Path(tmp)
         data = scratch / "digits"
         arrange(FSDD, data, "digit")
-        lines = standard_split(data, scratch, seeds)
-        if not quick:
-            lines += new_speakers(data, scratch, seeds)
-    return lines
+        return measure(data, scratch, SEEDS[:1] if quick else SEEDS)
