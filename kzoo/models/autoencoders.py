@@ -21,16 +21,6 @@ from kzoo.registry import register
 ARCHITECTURES = ("dense", "conv")
 
 
-def _check_sizes(**sizes):
-    for name, value in sizes.items():
-        values = value if isinstance(value, (list, tuple)) else [value]
-        if any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in values):
-            raise ValueError(
-                f"Argument `{name}` must be a positive integer (or a list of them). "
-                f"Received: {name}={value!r}."
-            )
-
-
 def _build(
     *,
     name: str,
@@ -48,7 +38,7 @@ def _build(
     seed: int | None = None,
 ) -> keras.Model:
     check_choice("architecture", architecture, ARCHITECTURES)
-    _check_sizes(units=units, latent_dim=latent_dim, kernel_size=kernel_size)
+    parts.check_sizes(allow_empty=True, units=units, latent_dim=latent_dim, kernel_size=kernel_size)
     try:
         rank = len(input_shape)
     except TypeError:

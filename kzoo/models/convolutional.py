@@ -52,18 +52,6 @@ def image_input(input_shape, model: str):
     return inputs, x
 
 
-def _check_sizes(**sizes):
-    for name, value in sizes.items():
-        values = value if isinstance(value, (list, tuple)) else [value]
-        if not values or any(
-            isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in values
-        ):
-            raise ValueError(
-                f"Argument `{name}` must be a positive integer (or a list of them). "
-                f"Received: {name}={value!r}."
-            )
-
-
 def conv_stack(
     x,
     rank: int,
@@ -83,7 +71,9 @@ def conv_stack(
     check_choice("padding", padding, PADDINGS)
     check_choice("pooling", pooling, POOLINGS)
     check_choice("global_pooling", global_pooling, parts.GLOBAL_POOLINGS)
-    _check_sizes(filters=filters, kernel_size=kernel_size, strides=strides, pool_size=pool_size)
+    parts.check_sizes(
+        filters=filters, kernel_size=kernel_size, strides=strides, pool_size=pool_size
+    )
     conv = {1: keras.layers.Conv1D, 2: keras.layers.Conv2D}[rank]
     pool = {
         "max": {1: keras.layers.MaxPooling1D, 2: keras.layers.MaxPooling2D},

@@ -17,6 +17,20 @@ _GLOBAL_POOL = {
 }
 
 
+def check_sizes(allow_empty: bool = False, **sizes) -> None:
+    """Raises unless each of `sizes` is a positive integer or a list of them (a list may
+    be empty when `allow_empty`)."""
+    for name, value in sizes.items():
+        values = value if isinstance(value, (list, tuple)) else [value]
+        if (not values and not allow_empty) or any(
+            isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in values
+        ):
+            raise ValueError(
+                f"Argument `{name}` must be a positive integer (or a list of them). "
+                f"Received: {name}={value!r}."
+            )
+
+
 def activation(kind: str, layer_name: str) -> keras.layers.Layer:
     """An activation layer by name (see `kzoo.layers.activation`)."""
     return kzoo_layers.activation(kind, name=layer_name)
