@@ -145,15 +145,9 @@ def export(
 
 def _write(model, keras_format: str, format: str, output: Path) -> None:
     if format == "saved_model":
-        staging = Path(tempfile.mkdtemp(prefix=f".{output.name}-", dir=output.parent))
-        try:
-            model.export(str(staging), format=keras_format, verbose=False)
-            if output.exists():
-                shutil.rmtree(output) if output.is_dir() else output.unlink()
-            os.replace(staging, output)
-        finally:
-            if staging.exists():
-                shutil.rmtree(staging)
+        _write_folder(
+            output, lambda staging: model.export(staging, format=keras_format, verbose=False)
+        )
     else:
         # Keras's ONNX path refuses a loaded model that was never called unless it is
         # given the signature; the model's own inputs are that signature.
@@ -264,17 +258,23 @@ def _export_raw(source, format: str, output, overwrite: bool) -> Path:
         run_dir.write_atomic(output, lambda tmp: _write_litert(archive, Path(tmp)))
         _apply_umask(output)
         return output
+    _write_folder(output, lambda staging: archive.write_out(staging, verbose=False))
+    _apply_umask(output)
+    return output
+
+
+def _write_folder(output: Path, write) -> None:
+    """`write(folder)` into a staging folder beside `output`, which then replaces `output`:
+    a failed export leaves the earlier artifact, never half of a new one."""
     staging = Path(tempfile.mkdtemp(prefix=f".{output.name}-", dir=output.parent))
     try:
-        archive.write_out(str(staging), verbose=False)
+        write(str(staging))
         if output.exists():
             shutil.rmtree(output) if output.is_dir() else output.unlink()
         os.replace(staging, output)
     finally:
         if staging.exists():
             shutil.rmtree(staging)
-    _apply_umask(output)
-    return output
 
 
 def _write_litert(archive, path: Path) -> None:
